@@ -1,0 +1,150 @@
+//! One event consumer: fetch, make the batch durable in the spool, queue its stream
+//! requests, and flush the spool to a bundle at the original's key layout.
+
+use serde::{Deserialize, Serialize};
+
+use crate::BackupConfig;
+use crate::host::{Batch, EventMark, FetchRequest, Host, Level, Queue, Spool};
+use crate::retry::{backoff_ms, with_retry};
+
+/// The dispatcher identity version the original uses (`RECOVERY_VERSION`).
+pub const CONSUMER_VERSION: &str = "3.0.0";
+pub const BINARY_ACTIONS: [&str; 5] = ["sourced", "extracted", "augmented", "mapped", "enriched"];
+pub const SYSTEM_MODELS: [&str; 2] = ["insert", "delete"];
+/// Queue of raw stream requests, filled by consumers, drained by dedupe.
+pub const STREAM_REQUESTS: &str = "stream-requests";
+
+/// What one consumer reads: binary events of (source, action), or a system model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Consumer {
+    pub source: String,
+    pub model: String,
+    pub action: String,
+}
+
+impl Consumer {
+    pub fn binary(source: &str, action: &str) -> Self {
+        Consumer { source: source.into(), model: "binary".into(), action: action.into() }
+    }
+
+    pub fn system(model: &str) -> Self {
+        Consumer { source: "system".into(), model: model.into(), action: "default".into() }
+    }
+
+    fn is_binary(&self) -> bool {
+        self.model == "binary"
+    }
+
+    /// `backup-events-<source>-<action|model>-<backup_id>`, as the original names it.
+    pub fn name(&self, backup_id: &str) -> String {
+        let kind = if self.is_binary() { &self.action } else { &self.model };
+        format!("backup-events-{}-{}-{}", self.source, kind, backup_id)
+    }
+
+    pub fn spool_name(&self) -> String {
+        format!("{}-{}-{}", self.source, self.model, self.action)
+    }
+
+    /// `<source>/<model>/<action>/<T>-<N>-<K>`: T and K from the last valid event.
+    pub fn bundle_key(&self, count: u32, last: Option<&EventMark>) -> String {
+        let (t, k) = match last {
+            Some(m) => (m.timestamp.as_str(), m.kafka_key.as_str()),
+            None => ("0001-01-01T00:00:00Z", ""),
+        };
+        format!("{}/{}/{}/{}-{}-{}", self.source, self.model, self.action, t, count, k)
+    }
+
+    fn request(&self, config: &BackupConfig) -> FetchRequest {
+        FetchRequest {
+            consumer: self.name(&config.backup_id),
+            version: CONSUMER_VERSION.into(),
+            model: self.model.clone(),
+            source: self.is_binary().then(|| self.source.clone()),
+            action: self.is_binary().then(|| self.action.clone()),
+            count: config.event_batch_size,
+            deadline_secs: config.fetch_deadline_secs,
+            deployment_key: config.deployment_key.clone(),
+        }
+    }
+}
+
+/// A queued stream request: `<event id>/<source>/<label>/<sha256>`, the line format of the
+/// original's `backup.stream` file.
+pub fn request_line(r: &crate::host::StreamRequest) -> String {
+    format!("{}/{}/{}/{}", r.event_id, r.stream.source, r.stream.label, r.stream.sha256)
+}
+
+fn enqueue<H: Host>(queue: &H::Queue, requests: &[crate::host::StreamRequest]) -> Result<(), String> {
+    for r in requests {
+        queue.send(request_line(r).as_bytes()).map_err(|e| format!("stream queue: {}", e.message))?;
+    }
+    Ok(())
+}
+
+/// Upload the spool as one bundle and clear it. On failure the events stay in the spool
+/// (on disk) and the next flush tries again.
+fn flush<H: Host>(host: &H, config: &BackupConfig, consumer: &Consumer, spool: &H::Spool) -> Result<(), String> {
+    let count = spool.len();
+    if count == 0 {
+        return Ok(());
+    }
+    let key = consumer.bundle_key(count, spool.last_valid().as_ref());
+    let put = with_retry(host, config.retry_count, config.retry_average_delay_ms, || host.put_spool(&key, spool));
+    if let Err(e) = put {
+        host.metric(&consumer.source, "events-fail", u64::from(count));
+        return Err(format!("bundle {key}: {}", e.message));
+    }
+    let invalid = spool.invalid_count();
+    spool.clear().map_err(|e| format!("clearing spool after {key}: {}", e.message))?;
+    host.metric(&consumer.source, "events-ok", u64::from(count - invalid));
+    host.metric(&consumer.source, "events-invalid", u64::from(invalid));
+    host.log(Level::Debug, &format!("stored bundle {key}"));
+    Ok(())
+}
+
+/// Consume until asked to stop (or, with `until-idle`, until caught up), then flush.
+pub fn run<H: Host>(host: &H, config: &BackupConfig, consumer: &Consumer) -> Result<(), String> {
+    let spool = host
+        .open_spool(&consumer.spool_name(), &consumer.model)
+        .map_err(|e| format!("spool {}: {}", consumer.spool_name(), e.message))?;
+    let queue = host.open_queue(STREAM_REQUESTS, config.channel_size);
+    if spool.len() > 0 {
+        host.log(Level::Info, &format!("{}: recovered {} spooled events", consumer.spool_name(), spool.len()));
+        enqueue::<H>(&queue, &spool.stream_requests())?;
+    }
+    let request = consumer.request(config);
+    let mut last_flush = host.monotonic_ms();
+    let mut failures = 0u32;
+    while !host.shutdown_requested() && !host.cancelled() {
+        let batch = match with_retry(host, config.retry_count, config.retry_average_delay_ms, || host.fetch_events(&request)) {
+            Ok(batch) => batch,
+            Err(e) => {
+                failures += 1;
+                host.metric(&consumer.source, "fetch-errors", 1);
+                host.log(Level::Warn, &format!("{}: fetch failed: {}", request.consumer, e.message));
+                host.sleep_ms(backoff_ms(host, failures, config.retry_average_delay_ms));
+                continue;
+            }
+        };
+        failures = 0;
+        let fetched = batch.len();
+        if fetched > 0 {
+            spool.append(&batch).map_err(|e| format!("{}: cannot persist a fetched batch: {}", consumer.spool_name(), e.message))?;
+            enqueue::<H>(&queue, &batch.stream_requests())?;
+        }
+        let caught_up = fetched == 0 && batch.info().ready;
+        let now = host.monotonic_ms();
+        let due = spool.len() >= config.event_batch_size
+            || (spool.len() > 0 && now.saturating_sub(last_flush) >= config.flush_interval_ms);
+        if due || spool.len() == 0 {
+            if let Err(e) = flush(host, config, consumer, &spool) {
+                host.log(Level::Error, &e);
+            }
+            last_flush = now;
+        }
+        if config.until_idle && caught_up {
+            break;
+        }
+    }
+    flush(host, config, consumer, &spool)
+}

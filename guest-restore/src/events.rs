@@ -1,0 +1,76 @@
+//! Events restore of one type (`<source>/<model>/<action>/`): post every bundle in key order
+//! (oldest day first), saving the last posted key after each one.
+
+use crate::RestoreConfig;
+use crate::host::{Bucket, Encoding, ErrorKind, Host, Level};
+use crate::retry::with_retry;
+
+const PAGE: u32 = 1000;
+
+/// The cursor file of a type (the original's `<source>-<model>-<action>.events`).
+pub fn checkpoint_name(source: &str, model: &str, action: &str) -> String {
+    format!("{source}-{model}-{action}.events")
+}
+
+/// A bundle key must be `<source>/<model>/<action>/<name>`; anything else is not a bundle.
+fn is_bundle_key(key: &str, prefix: &str) -> bool {
+    key.strip_prefix(prefix).is_some_and(|name| !name.is_empty() && !name.contains('/'))
+}
+
+pub fn run<H: Host>(host: &H, config: &RestoreConfig, source: &str, model: &str, action: &str) -> Result<(), String> {
+    let prefix = format!("{source}/{model}/{action}/");
+    let cursor_file = checkpoint_name(source, model, action);
+    let mut cursor = host.read_state(&cursor_file).map_err(|e| e.message)?.filter(|c| !c.is_empty());
+    if let Some(c) = &cursor {
+        host.log(Level::Info, &format!("{prefix}: resuming after {c}"));
+    }
+    loop {
+        if host.stop_requested() {
+            return Err(format!("{prefix}: stopped before the end"));
+        }
+        let page = with_retry(host, config.retry_count, config.retry_average_delay_ms, || {
+            host.list(Bucket::Events, &prefix, cursor.as_deref(), PAGE)
+        })
+        .map_err(|e| format!("listing {prefix}: {}", e.message))?;
+        let Some(last) = page.last() else { break };
+        let last = last.key.clone();
+        for object in page {
+            if !is_bundle_key(&object.key, &prefix) {
+                host.log(Level::Warn, &format!("ignoring {:?}: not a bundle key", object.key));
+                continue;
+            }
+            post_bundle(host, config, source, model, &object.key)?;
+            host.write_state(&cursor_file, &object.key).map_err(|e| format!("saving {cursor_file}: {}", e.message))?;
+        }
+        cursor = Some(last);
+    }
+    host.metric(source, "event-types-complete", 1);
+    Ok(())
+}
+
+fn post_bundle<H: Host>(host: &H, config: &RestoreConfig, source: &str, model: &str, key: &str) -> Result<(), String> {
+    let posted = with_retry(host, config.retry_count, config.retry_average_delay_ms, || {
+        let body = host.open(Bucket::Events, key, Encoding::Gzip)?;
+        host.post_events(model, body)
+    });
+    match posted {
+        Ok(result) => {
+            host.metric(source, "events-ok", u64::from(result.total_ok));
+            if result.total_failures > 0 {
+                host.metric(source, "events-fail", u64::from(result.total_failures));
+                host.log(Level::Warn, &format!("{key}: dispatcher rejected {} events: {:?}", result.total_failures, result.failures));
+            }
+            Ok(())
+        }
+        // Every event was filtered (e.g. aged off): nothing to publish, not a failure.
+        Err(e) if e.kind == ErrorKind::Filtered => {
+            host.metric(source, "events-filtered", 1);
+            host.log(Level::Warn, &format!("{key}: {}", e.message));
+            Ok(())
+        }
+        Err(e) => {
+            host.metric(source, "events-fail", 1);
+            Err(format!("bundle {key}: {}", e.message))
+        }
+    }
+}

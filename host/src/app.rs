@@ -1,0 +1,176 @@
+//! Wiring for the commands: settings → stores, dispatcher client, state directory and the
+//! loaded component → one run, then the stats table.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+use crate::capabilities::statedir::StateDir;
+use crate::dispatcher::DispatcherClient;
+use crate::objectstore::{LocalStore, ObjectStore, Prefixed, S3Config, S3Store};
+use crate::run::{Limits, RunContext, Shutdown};
+use crate::runtime::{self, Kind, Runtime, bindings::config};
+use crate::settings::Settings;
+
+/// Columns of the original's stats tables.
+pub const BACKUP_COLUMNS: &[&str] = &["events-ok", "events-fail", "streams-ok", "streams-missing", "streams-fail"];
+pub const RESTORE_COLUMNS: &[&str] =
+    &["events-ok", "events-fail", "event-types-complete", "streams-ok", "streams-fail"];
+
+/// Where the built component of `kind` is, when no path is given: next to the executable
+/// (installed layout), in the workspace's guest build output, or under the current directory.
+pub fn default_component(kind: Kind) -> PathBuf {
+    let file = match kind {
+        Kind::Backup => "guest_backup.wasm",
+        Kind::Restore => "guest_restore.wasm",
+    };
+    let env = match kind {
+        Kind::Backup => "AZUL_BACKUP_COMPONENT",
+        Kind::Restore => "AZUL_RESTORE_COMPONENT",
+    };
+    if let Ok(p) = std::env::var(env) {
+        return PathBuf::from(p);
+    }
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe()
+        && let Some(dir) = exe.parent()
+    {
+        candidates.push(dir.join(file));
+        // target/<profile>/azul-backup → target/wasm32-wasip2/guest/
+        if let Some(target) = dir.parent() {
+            candidates.push(target.join("wasm32-wasip2/guest").join(file));
+        }
+    }
+    candidates.push(PathBuf::from("target/wasm32-wasip2/guest").join(file));
+    candidates.iter().find(|p| p.exists()).cloned().unwrap_or_else(|| candidates.last().cloned().unwrap_or_default())
+}
+
+async fn open_store(settings: &Settings, bucket: &str, create: bool) -> Result<Arc<dyn ObjectStore>> {
+    if settings.s3_endpoint.is_empty() {
+        let root = settings.local_store_dir.clone().unwrap_or_else(|| settings.local_data_rootdir.join("store"));
+        return Ok(Arc::new(LocalStore::new(root, bucket)?));
+    }
+    let s3 = S3Config {
+        endpoint: settings.s3_endpoint.clone(),
+        secure: settings.s3_secure,
+        access_key: settings.s3_access_key.clone(),
+        secret_key: settings.s3_secret_key.clone(),
+        region: settings.s3_region.clone(),
+    };
+    if settings.s3_bucket.is_empty() {
+        return Ok(Arc::new(S3Store::connect(&s3, bucket, create).await?));
+    }
+    // Shared-bucket mode: the per-type bucket name becomes a folder.
+    let shared = S3Store::connect(&s3, &settings.s3_bucket, create).await?;
+    Ok(Arc::new(Prefixed::new(shared, bucket)?))
+}
+
+/// Everything a run needs, built from settings. Restore refuses missing buckets (a typo in
+/// the backup id must not look like an empty backup).
+pub async fn prepare(settings: &Settings, kind: Kind, component: &Path, shutdown: Arc<Shutdown>) -> Result<Arc<RunContext>> {
+    if settings.dispatcher_events.is_empty() {
+        bail!("BK__DISPATCHER_EVENTS is not set: the dispatcher's base URL is required");
+    }
+    let streams_url = if settings.dispatcher_streams.is_empty() { &settings.dispatcher_events } else { &settings.dispatcher_streams };
+    let dispatcher = DispatcherClient::new(&settings.dispatcher_events, streams_url, Duration::from_secs(300))?;
+    let create = kind == Kind::Backup;
+    let events_store = open_store(settings, &settings.events_bucket(), create).await.context("events bucket")?;
+    let streams_store = open_store(settings, &settings.streams_bucket(), create).await.context("streams bucket")?;
+    let (name, sub) = match kind {
+        Kind::Backup => ("backup", "backup"),
+        Kind::Restore => ("restore", "restore"),
+    };
+    let statedir = StateDir::open(settings.local_data_rootdir.join(sub))
+        .with_context(|| format!("state directory {}", settings.local_data_rootdir.display()))?;
+    let runtime = Runtime::new(Some(&settings.local_data_rootdir.join("wasm-cache")))?;
+    let loaded = runtime.load(kind, component).await?;
+    let mut run = RunContext {
+        component_name: name,
+        component: Arc::new(loaded),
+        dispatcher,
+        events_store,
+        streams_store,
+        statedir,
+        queues: Default::default(),
+        stats: Default::default(),
+        shutdown,
+        limits: Limits::default(),
+        started: Instant::now(),
+    };
+    let version = run.component.query_version(Arc::new(clone_for_probe(&run))).await?;
+    tracing::info!(component = %component.display(), %version, "component loaded");
+    if let Some(c) = Arc::get_mut(&mut run.component) {
+        c.version = version;
+    }
+    Ok(Arc::new(run))
+}
+
+/// A throw-away context for asking a component its version before the run starts.
+fn clone_for_probe(run: &RunContext) -> RunContext {
+    RunContext {
+        component_name: run.component_name,
+        component: run.component.clone(),
+        dispatcher: run.dispatcher.clone(),
+        events_store: run.events_store.clone(),
+        streams_store: run.streams_store.clone(),
+        statedir: run.statedir.clone(),
+        queues: Default::default(),
+        stats: Default::default(),
+        shutdown: run.shutdown.clone(),
+        limits: run.limits,
+        started: run.started,
+    }
+}
+
+pub fn backup_config(settings: &Settings, until_idle: bool) -> config::BackupConfig {
+    config::BackupConfig {
+        sources: settings.backup_sources(),
+        backup_id: settings.backup_id.clone(),
+        deployment_key: settings.deployment_key.clone(),
+        event_batch_size: settings.event_batch_size,
+        flush_interval_ms: settings.flush_interval_ms,
+        fetch_deadline_secs: settings.fetch_deadline_secs,
+        stream_workers: settings.stream_routine_count,
+        channel_size: settings.stream_channel_size,
+        retry_count: settings.retry_count,
+        retry_average_delay_ms: settings.retry_average_delay_ms,
+        consecutive_stream_failures: settings.consecutive_backup_stream_failures,
+        dedupe_capacity: settings.dedupe_capacity,
+        until_idle,
+    }
+}
+
+pub fn restore_config(settings: &Settings) -> config::RestoreConfig {
+    config::RestoreConfig {
+        sources: settings.backup_sources(),
+        backup_id: settings.backup_id.clone(),
+        restore_type: settings.restore_type.clone(),
+        stream_workers: settings.stream_routine_count,
+        channel_size: settings.stream_channel_size,
+        retry_count: settings.retry_count,
+        retry_average_delay_ms: settings.retry_average_delay_ms,
+        checkpoint_binary_count: settings.checkpoint_binary_count,
+        skip_existing_streams: settings.restore_skip_existing_streams,
+    }
+}
+
+/// Run a backup to completion (or until stopped); returns its context for the stats.
+pub async fn backup(settings: &Settings, component: &Path, until_idle: bool, shutdown: Arc<Shutdown>) -> (Option<Arc<RunContext>>, Result<()>) {
+    let run = match prepare(settings, Kind::Backup, component, shutdown).await {
+        Ok(run) => run,
+        Err(e) => return (None, Err(e)),
+    };
+    let result = runtime::run_backup(run.clone(), backup_config(settings, until_idle)).await;
+    (Some(run), result)
+}
+
+pub async fn restore(settings: &Settings, component: &Path, shutdown: Arc<Shutdown>) -> (Option<Arc<RunContext>>, Result<()>) {
+    let run = match prepare(settings, Kind::Restore, component, shutdown).await {
+        Ok(run) => run,
+        Err(e) => return (None, Err(e)),
+    };
+    let result = runtime::run_restore(run.clone(), restore_config(settings)).await;
+    (Some(run), result)
+}

@@ -1,0 +1,67 @@
+//! Host capabilities: one module per WIT interface. Each keeps its plain-Rust logic next to
+//! the small trait impl that exposes it to guests.
+
+pub mod batch;
+pub mod body;
+pub mod clock;
+pub mod dispatcher;
+pub mod log;
+pub mod metrics;
+pub mod queues;
+pub mod statedir;
+pub mod store;
+pub mod tasks;
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::runtime::bindings::types::{Error as WitError, ErrorKind};
+use crate::run::RunContext;
+
+/// Per-Store state: the sandbox (WASI without preopens, sockets or env), the resource
+/// table, limits, and this worker's view of the run.
+pub struct HostState {
+    wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+    pub(crate) limits: StoreLimits,
+    pub(crate) run: Arc<RunContext>,
+    /// Set when the worker's owner asks it to stop.
+    pub(crate) cancelled: Arc<AtomicBool>,
+}
+
+impl HostState {
+    pub fn new(run: Arc<RunContext>, cancelled: Arc<AtomicBool>) -> Self {
+        let limits = StoreLimitsBuilder::new().memory_size(run.limits.memory_bytes).build();
+        HostState {
+            wasi: wasmtime_wasi::WasiCtxBuilder::new().inherit_stderr().build(),
+            table: ResourceTable::new(),
+            limits,
+            run,
+            cancelled,
+        }
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::SeqCst)
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+/// Build a WIT error value.
+pub(crate) fn wit_error(kind: ErrorKind, message: impl Into<String>, retryable: bool) -> WitError {
+    WitError { kind, message: message.into(), retryable }
+}
+
+/// Settings reach guests as arguments of `run`, not through an import.
+impl crate::runtime::bindings::config::Host for HostState {}

@@ -1,0 +1,71 @@
+//! `queues`: named multi-producer multi-consumer queues shared by every worker of a run.
+//! A resource handle cannot move between Stores, so the host keeps the channel in a
+//! registry and mints one handle per Store.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use wasmtime::component::Resource;
+
+use super::{HostState, wit_error};
+use crate::runtime::bindings::{
+    queues,
+    types::{Error as WitError, ErrorKind},
+};
+
+#[derive(Clone)]
+pub struct QueueHandle {
+    tx: async_channel::Sender<Vec<u8>>,
+    rx: async_channel::Receiver<Vec<u8>>,
+}
+
+#[derive(Default)]
+pub struct QueueRegistry {
+    queues: Mutex<HashMap<String, QueueHandle>>,
+}
+
+impl QueueRegistry {
+    pub fn open(&self, name: &str, capacity: u32) -> QueueHandle {
+        let mut queues = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+        queues
+            .entry(name.to_string())
+            .or_insert_with(|| {
+                let (tx, rx) = async_channel::bounded(capacity.max(1) as usize);
+                QueueHandle { tx, rx }
+            })
+            .clone()
+    }
+}
+
+impl queues::HostQueue for HostState {
+    async fn send(&mut self, this: Resource<QueueHandle>, message: Vec<u8>) -> wasmtime::Result<Result<(), WitError>> {
+        let tx = self.table.get(&this)?.tx.clone(); // no table borrow across the await
+        Ok(tx.send(message).await.map_err(|_| wit_error(ErrorKind::Closed, "queue is closed", false)))
+    }
+
+    async fn recv(&mut self, this: Resource<QueueHandle>) -> wasmtime::Result<Option<Vec<u8>>> {
+        let rx = self.table.get(&this)?.rx.clone();
+        Ok(rx.recv().await.ok())
+    }
+
+    async fn close(&mut self, this: Resource<QueueHandle>) -> wasmtime::Result<()> {
+        self.table.get(&this)?.tx.close();
+        Ok(())
+    }
+
+    async fn len(&mut self, this: Resource<QueueHandle>) -> wasmtime::Result<u32> {
+        Ok(self.table.get(&this)?.rx.len() as u32)
+    }
+
+    async fn drop(&mut self, this: Resource<QueueHandle>) -> wasmtime::Result<()> {
+        self.table.delete(this)?;
+        Ok(())
+    }
+}
+
+impl queues::Host for HostState {
+    async fn open(&mut self, name: String, capacity: u32) -> wasmtime::Result<Resource<QueueHandle>> {
+        let handle = self.run.queues.open(&name, capacity);
+        Ok(self.table.push(handle)?)
+    }
+}

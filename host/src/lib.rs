@@ -1,0 +1,15 @@
+//! azul-backup: backup and restore of Azul events and streams.
+//!
+//! The host owns bytes and sockets (S3, the dispatcher, the state directory); the
+//! orchestration runs in sandboxed WebAssembly components loaded by [`runtime`].
+
+pub mod avro;
+pub mod capabilities;
+pub mod app;
+pub mod dispatcher;
+pub mod keys;
+pub mod objectstore;
+pub mod run;
+pub mod runtime;
+pub mod settings;
+pub mod tls;

@@ -1,0 +1,104 @@
+//! `azul-backup`: continuous backup of Azul events and streams into S3, and restore.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use azul_backup::app::{self, BACKUP_COLUMNS, RESTORE_COLUMNS};
+use azul_backup::run::Shutdown;
+use azul_backup::runtime::Kind;
+use azul_backup::settings::Settings;
+
+#[derive(Parser)]
+#[command(name = "azul-backup", version, about = "Azul event backup & restore")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Copy events and the streams they reference from the dispatcher into the store.
+    Backup {
+        /// Exit 0 once every consumer is caught up and all work is flushed.
+        #[arg(long)]
+        until_idle: bool,
+        /// The backup component (default: the built guest_backup.wasm).
+        #[arg(long, env = "AZUL_BACKUP_COMPONENT")]
+        component: Option<PathBuf>,
+    },
+    /// Post every backed-up stream, then every event bundle, to the dispatcher.
+    Restore {
+        #[arg(long, env = "AZUL_RESTORE_COMPONENT")]
+        component: Option<PathBuf>,
+    },
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AZUL_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+/// First SIGINT/SIGTERM: graceful stop. Second: fast stop (pending work is recorded).
+fn watch_signals(shutdown: Arc<Shutdown>) {
+    tokio::spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => return tracing::error!("cannot watch SIGTERM: {e}"),
+        };
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            match shutdown.request() {
+                1 => tracing::warn!("stop requested: finishing and flushing all work"),
+                _ => tracing::warn!("second stop request: recording pending work instead of doing it"),
+            }
+        }
+    });
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    let (settings, warnings) = match Settings::from_env() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    for w in warnings {
+        eprintln!("{w}");
+    }
+    println!("{}", settings.table());
+    let shutdown = Arc::new(Shutdown::default());
+    watch_signals(shutdown.clone());
+    let (run, result, columns, what) = match cli.command {
+        Command::Backup { until_idle, component } => {
+            let component = component.unwrap_or_else(|| app::default_component(Kind::Backup));
+            let (run, result) = app::backup(&settings, &component, until_idle, shutdown).await;
+            (run, result, BACKUP_COLUMNS, "Backup")
+        }
+        Command::Restore { component } => {
+            let component = component.unwrap_or_else(|| app::default_component(Kind::Restore));
+            let (run, result) = app::restore(&settings, &component, shutdown).await;
+            (run, result, RESTORE_COLUMNS, "Restore")
+        }
+    };
+    if let Some(run) = &run {
+        println!("{what} stats:\n{}", run.stats.table(columns));
+        println!("{what} finished after {:.2}s", run.started.elapsed().as_secs_f64());
+    }
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

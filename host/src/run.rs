@@ -1,0 +1,59 @@
+//! Everything one run (a backup or a restore) shares across its workers.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Instant;
+
+use crate::capabilities::{metrics::Stats, queues::QueueRegistry, statedir::StateDir};
+use crate::dispatcher::DispatcherClient;
+use crate::objectstore::ObjectStore;
+use crate::runtime::LoadedComponent;
+
+/// The operator's stop requests: the first signal asks for a graceful stop, the second for
+/// a fast one (still lossless: pending work goes to the state directory).
+#[derive(Debug, Default)]
+pub struct Shutdown {
+    level: AtomicU8,
+}
+
+impl Shutdown {
+    /// Record one more stop request; returns how many there have been.
+    pub fn request(&self) -> u8 {
+        self.level.fetch_add(1, Ordering::SeqCst).saturating_add(1)
+    }
+
+    pub fn requested(&self) -> bool {
+        self.level.load(Ordering::SeqCst) >= 1
+    }
+
+    pub fn rapid(&self) -> bool {
+        self.level.load(Ordering::SeqCst) >= 2
+    }
+}
+
+/// Sandbox limits for every Store of the run.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub memory_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { memory_bytes: 128 << 20 }
+    }
+}
+
+pub struct RunContext {
+    /// `backup` or `restore`, for logs.
+    pub component_name: &'static str,
+    pub component: Arc<LoadedComponent>,
+    pub dispatcher: DispatcherClient,
+    pub events_store: Arc<dyn ObjectStore>,
+    pub streams_store: Arc<dyn ObjectStore>,
+    pub statedir: StateDir,
+    pub queues: QueueRegistry,
+    pub stats: Stats,
+    pub shutdown: Arc<Shutdown>,
+    pub limits: Limits,
+    pub started: Instant,
+}

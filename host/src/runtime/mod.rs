@@ -1,0 +1,167 @@
+//! The wasm runtime: one Engine per process, one InstancePre per component, one Store per
+//! worker on its own tokio task. Guests are interrupted every epoch tick so a spinning
+//! guest yields to the others; a trap ends its worker only.
+
+pub mod bindings;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, atomic::AtomicBool};
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use wasmtime::component::{Component, HasSelf, Linker};
+use wasmtime::{Config, Engine, Store};
+
+use crate::capabilities::{HostState, tasks::TaskHandle};
+use crate::run::RunContext;
+use bindings::{backup::{Backup, BackupPre}, restore::{Restore, RestorePre}};
+
+/// Epoch tick: how often a running guest is made to yield.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Which world a component implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Backup,
+    Restore,
+}
+
+enum Pre {
+    Backup(BackupPre<HostState>),
+    Restore(RestorePre<HostState>),
+}
+
+/// A compiled, linked component, ready to instantiate any number of times.
+pub struct LoadedComponent {
+    pub kind: Kind,
+    pub path: PathBuf,
+    pub version: String,
+    engine: Engine,
+    pre: Pre,
+}
+
+/// The process-wide engine with its epoch ticker.
+#[derive(Clone)]
+pub struct Runtime {
+    engine: Engine,
+}
+
+impl Runtime {
+    /// `cache_dir`: where compiled components are cached (made absolute).
+    pub fn new(cache_dir: Option<&Path>) -> Result<Self> {
+        let mut cfg = Config::new();
+        cfg.epoch_interruption(true);
+        if let Some(dir) = cache_dir {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+            let mut cache = wasmtime::CacheConfig::new();
+            cache.with_directory(std::path::absolute(dir)?);
+            cfg.cache(Some(wasmtime::Cache::new(cache)?));
+        }
+        let engine = Engine::new(&cfg)?;
+        let weak = engine.weak();
+        std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })?;
+        Ok(Runtime { engine })
+    }
+
+    /// Compile (or fetch from cache), link and pre-instantiate a component, then ask it for
+    /// its version — which also proves it implements the expected world.
+    pub async fn load(&self, kind: Kind, path: &Path) -> Result<LoadedComponent> {
+        let component = Component::from_file(&self.engine, path)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("loading component {}", path.display()))?;
+        let mut linker = Linker::<HostState>::new(&self.engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        let pre = match kind {
+            Kind::Backup => {
+                Backup::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+                Pre::Backup(BackupPre::new(linker.instantiate_pre(&component)?).map_err(anyhow::Error::from).with_context(|| {
+                    format!("{} does not implement the backup world", path.display())
+                })?)
+            }
+            Kind::Restore => {
+                Restore::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
+                Pre::Restore(RestorePre::new(linker.instantiate_pre(&component)?).map_err(anyhow::Error::from).with_context(|| {
+                    format!("{} does not implement the restore world", path.display())
+                })?)
+            }
+        };
+        Ok(LoadedComponent { kind, path: path.to_path_buf(), version: String::new(), engine: self.engine.clone(), pre })
+    }
+}
+
+impl LoadedComponent {
+    fn store(&self, run: Arc<RunContext>, cancelled: Arc<AtomicBool>) -> Store<HostState> {
+        let mut store = Store::new(&self.engine, HostState::new(run, cancelled));
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_async_yield_and_update(1);
+        store
+    }
+
+    /// The guest's `version` export, called in a throw-away sandbox.
+    pub async fn query_version(&self, run: Arc<RunContext>) -> Result<String> {
+        let mut store = self.store(run, Arc::default());
+        let version = match &self.pre {
+            Pre::Backup(pre) => pre.instantiate_async(&mut store).await?.call_version(&mut store).await,
+            Pre::Restore(pre) => pre.instantiate_async(&mut store).await?.call_version(&mut store).await,
+        };
+        Ok(version?)
+    }
+
+    pub fn with_version(mut self, version: String) -> Self {
+        self.version = version;
+        self
+    }
+}
+
+/// Run the supervisor export `run` of the run's component with `config` and wait for it.
+pub async fn run_backup(run: Arc<RunContext>, config: bindings::config::BackupConfig) -> Result<()> {
+    let component = run.component.clone();
+    let Pre::Backup(pre) = &component.pre else { return Err(anyhow!("not a backup component")) };
+    let mut store = component.store(run, Arc::default());
+    let instance = pre.instantiate_async(&mut store).await?;
+    instance.call_run(&mut store, &config).await?.map_err(|e| anyhow!("backup failed: {e}"))
+}
+
+pub async fn run_restore(run: Arc<RunContext>, config: bindings::config::RestoreConfig) -> Result<()> {
+    let component = run.component.clone();
+    let Pre::Restore(pre) = &component.pre else { return Err(anyhow!("not a restore component")) };
+    let mut store = component.store(run, Arc::default());
+    let instance = pre.instantiate_async(&mut store).await?;
+    instance.call_run(&mut store, &config).await?.map_err(|e| anyhow!("restore failed: {e}"))
+}
+
+/// Start `run-worker(role, args)` in a new Store on its own tokio task.
+pub fn spawn_worker(run: Arc<RunContext>, role: String, args: Vec<u8>) -> Result<TaskHandle> {
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let component = run.component.clone();
+    let task_role = role.clone();
+    let flag = cancelled.clone();
+    let join = tokio::spawn(async move {
+        let mut store = component.store(run, flag);
+        let outcome = match &component.pre {
+            Pre::Backup(pre) => match pre.instantiate_async(&mut store).await {
+                Ok(i) => i.call_run_worker(&mut store, &task_role, &args).await,
+                Err(e) => Err(e),
+            },
+            Pre::Restore(pre) => match pre.instantiate_async(&mut store).await {
+                Ok(i) => i.call_run_worker(&mut store, &task_role, &args).await,
+                Err(e) => Err(e),
+            },
+        };
+        match outcome {
+            Ok(result) => result,
+            Err(trap) => {
+                tracing::error!(role = %task_role, "worker trapped: {trap:#}");
+                Err(format!("worker {task_role} trapped: {trap:#}"))
+            }
+        }
+    });
+    Ok(TaskHandle::new(role, join, cancelled))
+}

@@ -1,0 +1,311 @@
+//! Settings, compatible with the original: `BK__KEY` / `BK.KEY` environment variables
+//! (nested keys joined by `__` or `.`), the same defaults, warnings for unknown keys, and a
+//! masked start-up table. Command-line flags override the environment.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Settings that cannot be used: the operator must fix the environment.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("setting {key} = {value:?} is not a valid {expected}")]
+    Invalid { key: String, value: String, expected: &'static str },
+    #[error("bad sources load: {0}")]
+    Sources(String),
+}
+
+/// One configured Azul source (the fields of the sources YAML backup uses).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+pub struct SourceConfig {
+    #[serde(default)]
+    pub exclude_from_backup: bool,
+    #[serde(default)]
+    pub expire_events_after: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SourcesFile {
+    #[serde(default)]
+    sources: BTreeMap<String, Option<SourceConfig>>,
+}
+
+/// Every setting of the original (`RecoverySettings`), plus this project's own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub bucket_name_prefix: String,
+    pub backup_id: String,
+    pub dispatcher_events: String,
+    pub dispatcher_streams: String,
+    pub s3_endpoint: String,
+    pub s3_access_key: String,
+    pub s3_secret_key: String,
+    pub s3_secure: bool,
+    pub s3_region: String,
+    pub s3_bucket: String,
+    pub stream_channel_size: u32,
+    pub checkpoint_binary_count: u32,
+    pub consecutive_backup_stream_failures: u32,
+    pub retry_count: u32,
+    pub retry_average_delay_ms: u64,
+    pub stream_routine_count: u32,
+    pub local_data_rootdir: PathBuf,
+    pub restore_type: String,
+    pub deployment_key: String,
+    pub sources: BTreeMap<String, SourceConfig>,
+    pub event_batch_size: u32,
+    pub restore_skip_existing_streams: bool,
+    /// Where the local-directory store keeps its buckets when no S3 endpoint is set.
+    pub local_store_dir: Option<PathBuf>,
+    /// Seconds a fetch may wait for events (the original: 30).
+    pub fetch_deadline_secs: u32,
+    /// Flush a consumer's events at least this often (the original: 10 minutes).
+    pub flush_interval_ms: u64,
+    pub dedupe_capacity: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bucket_name_prefix: "azul-backup-".into(),
+            backup_id: "1".into(),
+            dispatcher_events: String::new(),
+            dispatcher_streams: String::new(),
+            s3_endpoint: String::new(),
+            s3_access_key: String::new(),
+            s3_secret_key: String::new(),
+            s3_secure: false,
+            s3_region: String::new(),
+            s3_bucket: String::new(),
+            stream_channel_size: 500,
+            checkpoint_binary_count: 1000,
+            consecutive_backup_stream_failures: 5,
+            retry_count: 5,
+            retry_average_delay_ms: 1000,
+            stream_routine_count: 20,
+            local_data_rootdir: PathBuf::from("/tmp/azul_recovery"),
+            restore_type: "all".into(),
+            deployment_key: "recovery".into(),
+            sources: BTreeMap::new(),
+            event_batch_size: 1000,
+            restore_skip_existing_streams: false,
+            local_store_dir: None,
+            fetch_deadline_secs: 30,
+            flush_interval_ms: 10 * 60 * 1000,
+            dedupe_capacity: 16_000,
+        }
+    }
+}
+
+const KEYS: &[&str] = &[
+    "bucket_name_prefix",
+    "backup_id",
+    "dispatcher_events",
+    "dispatcher_streams",
+    "external_backup.endpoint",
+    "external_backup.access_key",
+    "external_backup.secret_key",
+    "external_backup.secure",
+    "external_backup.region",
+    "external_backup.bucket",
+    "external_backup.aes_key",
+    "external_backup.aes_state",
+    "stream_channel_size",
+    "checkpoint_binary_count",
+    "consecutive_backup_stream_failures",
+    "retry_count",
+    "retry_average_delay_ms",
+    "restore_list_retry_count",
+    "stream_routine_count",
+    "local_data.rootdir",
+    "restore_type",
+    "deployment_key",
+    "sources",
+    "event_batch_size",
+    "enable_automatic_ageoff",
+    "enable_automatic_ageoff_cleanup",
+    "restore_skip_existing_streams",
+    "local_store.dir",
+    "fetch_deadline_secs",
+    "flush_interval_ms",
+    "dedupe_capacity",
+];
+
+/// `BK.A.B` and `BK__A__B` → `a.b`; the `__` form wins when both are given (as koanf loads it last).
+fn collect(env: &HashMap<String, String>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (style, sep) in [("BK.", "."), ("BK__", "__")] {
+        for (k, v) in env {
+            if let Some(rest) = k.strip_prefix(style) {
+                out.insert(rest.split(sep).collect::<Vec<_>>().join(".").to_lowercase(), v.clone());
+            }
+        }
+    }
+    out
+}
+
+fn parse_num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, SettingsError> {
+    v.trim().parse().map_err(|_| SettingsError::Invalid { key: key.into(), value: v.into(), expected: "number" })
+}
+
+/// Go's `strconv.ParseBool`.
+fn parse_bool(key: &str, v: &str) -> Result<bool, SettingsError> {
+    match v.trim() {
+        "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
+        "0" | "f" | "F" | "FALSE" | "false" | "False" | "" => Ok(false),
+        _ => Err(SettingsError::Invalid { key: key.into(), value: v.into(), expected: "boolean" }),
+    }
+}
+
+pub fn parse_sources(yaml: &str) -> Result<BTreeMap<String, SourceConfig>, SettingsError> {
+    if yaml.trim().is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let file: SourcesFile = serde_yaml_ng::from_str(yaml).map_err(|e| SettingsError::Sources(e.to_string()))?;
+    Ok(file.sources.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect())
+}
+
+impl Settings {
+    /// Read the process environment; returns the settings and warnings for unknown keys.
+    pub fn from_env() -> Result<(Self, Vec<String>), SettingsError> {
+        Self::from_map(&std::env::vars().collect())
+    }
+
+    pub fn from_map(env: &HashMap<String, String>) -> Result<(Self, Vec<String>), SettingsError> {
+        let mut s = Settings::default();
+        let mut warnings = Vec::new();
+        for (key, v) in collect(env) {
+            let k = key.as_str();
+            match k {
+                "bucket_name_prefix" => s.bucket_name_prefix = v,
+                "backup_id" => s.backup_id = v,
+                "dispatcher_events" => s.dispatcher_events = v,
+                "dispatcher_streams" => s.dispatcher_streams = v,
+                "external_backup.endpoint" => s.s3_endpoint = v,
+                "external_backup.access_key" => s.s3_access_key = v,
+                "external_backup.secret_key" => s.s3_secret_key = v,
+                "external_backup.secure" => s.s3_secure = parse_bool(k, &v)?,
+                "external_backup.region" => s.s3_region = v,
+                "external_backup.bucket" => s.s3_bucket = v,
+                "stream_channel_size" => s.stream_channel_size = parse_num(k, &v)?,
+                "checkpoint_binary_count" => s.checkpoint_binary_count = parse_num(k, &v)?,
+                "consecutive_backup_stream_failures" => s.consecutive_backup_stream_failures = parse_num(k, &v)?,
+                "retry_count" => s.retry_count = parse_num(k, &v)?,
+                "retry_average_delay_ms" => s.retry_average_delay_ms = parse_num(k, &v)?,
+                "stream_routine_count" => s.stream_routine_count = parse_num(k, &v)?,
+                "local_data.rootdir" => s.local_data_rootdir = PathBuf::from(v),
+                "restore_type" => s.restore_type = v,
+                "deployment_key" => s.deployment_key = v,
+                "sources" => s.sources = parse_sources(&v)?,
+                "event_batch_size" => s.event_batch_size = parse_num(k, &v)?,
+                "restore_skip_existing_streams" => s.restore_skip_existing_streams = parse_bool(k, &v)?,
+                "local_store.dir" => s.local_store_dir = Some(PathBuf::from(v)),
+                "fetch_deadline_secs" => s.fetch_deadline_secs = parse_num(k, &v)?,
+                "flush_interval_ms" => s.flush_interval_ms = parse_num(k, &v)?,
+                "dedupe_capacity" => s.dedupe_capacity = parse_num(k, &v)?,
+                k if KEYS.contains(&k) => warnings.push(format!("setting BK.{} is accepted but not used yet", k.to_uppercase())),
+                _ => warnings.push(format!("WARNING unknown config option supplied (check spelling): BK.{}", key.to_uppercase())),
+            }
+        }
+        Ok((s, warnings))
+    }
+
+    /// Sources to back up: configured and not excluded, in name order.
+    pub fn backup_sources(&self) -> Vec<String> {
+        self.sources.iter().filter(|(_, c)| !c.exclude_from_backup).map(|(n, _)| n.clone()).collect()
+    }
+
+    pub fn events_bucket(&self) -> String {
+        format!("{}{}-events", self.bucket_name_prefix, self.backup_id)
+    }
+
+    pub fn streams_bucket(&self) -> String {
+        format!("{}{}-streams", self.bucket_name_prefix, self.backup_id)
+    }
+
+    /// The start-up table: `env-key  value`, secrets masked, long values shortened.
+    pub fn table(&self) -> String {
+        let rows = [
+            ("BK__BUCKET_NAME_PREFIX", self.bucket_name_prefix.clone()),
+            ("BK__BACKUP_ID", self.backup_id.clone()),
+            ("BK__DISPATCHER_EVENTS", self.dispatcher_events.clone()),
+            ("BK__DISPATCHER_STREAMS", self.dispatcher_streams.clone()),
+            ("BK__EXTERNAL_BACKUP__ENDPOINT", self.s3_endpoint.clone()),
+            ("BK__EXTERNAL_BACKUP__ACCESS_KEY", self.s3_access_key.clone()),
+            ("BK__EXTERNAL_BACKUP__SECRET_KEY", self.s3_secret_key.clone()),
+            ("BK__EXTERNAL_BACKUP__REGION", self.s3_region.clone()),
+            ("BK__EXTERNAL_BACKUP__BUCKET", self.s3_bucket.clone()),
+            ("BK__LOCAL_DATA__ROOTDIR", self.local_data_rootdir.display().to_string()),
+            ("BK__EVENT_BATCH_SIZE", self.event_batch_size.to_string()),
+            ("BK__STREAM_ROUTINE_COUNT", self.stream_routine_count.to_string()),
+            ("BK__RETRY_COUNT", self.retry_count.to_string()),
+            ("BK__SOURCES", format!("{:?}", self.sources.keys().collect::<Vec<_>>())),
+        ];
+        let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        rows.iter()
+            .map(|(k, v)| {
+                let lower = k.to_lowercase();
+                let shown = if ["secret", "access_key", "password", "aes_key"].iter().any(|m| lower.contains(m)) && !v.is_empty() {
+                    "****".to_string()
+                } else if v.len() > 100 {
+                    format!("len({})", v.len())
+                } else {
+                    v.clone()
+                };
+                format!("{k:<width$}  {shown}")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_match_the_original() {
+        let (s, warnings) = Settings::from_map(&HashMap::new()).unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!((s.event_batch_size, s.stream_routine_count, s.stream_channel_size, s.retry_count), (1000, 20, 500, 5));
+        assert_eq!(s.events_bucket(), "azul-backup-1-events");
+        assert_eq!(s.streams_bucket(), "azul-backup-1-streams");
+        assert_eq!(s.local_data_rootdir, PathBuf::from("/tmp/azul_recovery"));
+    }
+
+    #[test]
+    fn both_env_styles_and_unknown_keys() {
+        let (s, warnings) = Settings::from_map(&env(&[
+            ("BK.DISPATCHER_EVENTS", "http://a"),
+            ("BK__EXTERNAL_BACKUP__ENDPOINT", "s3:9000"),
+            ("BK__EVENT_BATCH_SIZE", "20"),
+            ("BK__BACKUP_IDD", "2"),
+            ("BK__SOURCES", "sources:\n  samples: {}\n  testing:\n    exclude_from_backup: true\n"),
+        ]))
+        .unwrap();
+        assert_eq!(s.dispatcher_events, "http://a");
+        assert_eq!(s.s3_endpoint, "s3:9000");
+        assert_eq!(s.event_batch_size, 20);
+        assert_eq!(s.backup_sources(), vec!["samples".to_string()]);
+        assert_eq!(warnings, vec!["WARNING unknown config option supplied (check spelling): BK.BACKUP_IDD".to_string()]);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Settings::from_map(&env(&[("BK__RETRY_COUNT", "five")])).unwrap_err();
+        assert_eq!(err.to_string(), "setting retry_count = \"five\" is not a valid number");
+        assert!(Settings::from_map(&env(&[("BK__SOURCES", "sources: [")])).is_err());
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let (s, _) = Settings::from_map(&env(&[("BK__EXTERNAL_BACKUP__SECRET_KEY", "hunter2")])).unwrap();
+        assert!(s.table().contains("****"));
+        assert!(!s.table().contains("hunter2"));
+    }
+}
