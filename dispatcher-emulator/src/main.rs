@@ -35,6 +35,7 @@ struct Args {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
@@ -61,11 +62,14 @@ async fn main() -> anyhow::Result<()> {
         .serve(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
+    // A machine-readable first line for scripts and `azul-backup demo`.
+    println!("AZUL_DISPATCHER_URL={}", running.base_url);
     tracing::info!(base_url = %running.base_url, sources = ?args.sources, "dispatcher emulator serving");
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;
     tracing::info!("stopping");
     running.shutdown().await.context("stopping the server")?;
+    tracing::info!("stopped");
     Ok(())
 }

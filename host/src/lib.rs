@@ -4,6 +4,7 @@
 //! orchestration runs in sandboxed WebAssembly components loaded by [`runtime`].
 
 pub mod avro;
+pub mod demo;
 pub mod capabilities;
 pub mod app;
 pub mod dispatcher;

@@ -34,6 +34,16 @@ enum Command {
         #[arg(long, env = "AZUL_RESTORE_COMPONENT")]
         component: Option<PathBuf>,
     },
+    /// Back up a seeded dispatcher emulator into a local directory, restore it into an empty
+    /// one, and print a summary. Needs no S3 and no settings.
+    Demo {
+        /// Working directory (cleared first).
+        #[arg(long, default_value = "/tmp/azul-backup-demo")]
+        dir: PathBuf,
+        /// Synthetic binary events per source and action.
+        #[arg(long, default_value_t = 40)]
+        events_per_action: usize,
+    },
 }
 
 fn init_logging() {
@@ -65,6 +75,18 @@ fn watch_signals(shutdown: Arc<Shutdown>) {
 async fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
+    if let Command::Demo { dir, events_per_action } = &cli.command {
+        let (backup_component, restore_component) = azul_backup::demo::default_components();
+        let options = azul_backup::demo::DemoOptions { dir: dir.clone(), events_per_action: *events_per_action, backup_component, restore_component };
+        return match azul_backup::demo::run(&options).await {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let (settings, warnings) = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -89,6 +111,7 @@ async fn main() -> ExitCode {
             let (run, result) = app::restore(&settings, &component, shutdown).await;
             (run, result, RESTORE_COLUMNS, "Restore")
         }
+        Command::Demo { .. } => unreachable!("handled above"),
     };
     if let Some(run) = &run {
         println!("{what} stats:\n{}", run.stats.table(columns));

@@ -104,6 +104,11 @@ pub trait ObjectStore: Send + Sync {
 
     /// Up to `limit` objects whose keys start with `prefix` and sort strictly after
     /// `start_after`, in lexicographic (byte) order.
+    ///
+    /// Passing the last key of one call as `start_after` of the next visits every key once on
+    /// every backend. One server quirk: SeaweedFS lists a folder's contents right after the
+    /// folder's name, so `a/c` comes before `a-b` there (S3 and [`LocalStore`] put `a-b`
+    /// first); keys within one folder are always in byte order.
     async fn list(
         &self,
         prefix: &str,
