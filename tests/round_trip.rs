@@ -29,7 +29,9 @@ fn s3_or_skip(test: &str) -> Option<S3> {
             access_key: std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_default(),
             secret_key: std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
         }),
-        Err(_) if std::env::var_os("CI").is_some() => panic!("{test}: S3_ENDPOINT is not set under CI"),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("{test}: S3_ENDPOINT is not set under CI")
+        }
         Err(_) => {
             eprintln!("SKIPPED {test}: S3_ENDPOINT not set (run `. scripts/start-s3.sh` first)");
             None
@@ -38,14 +40,28 @@ fn s3_or_skip(test: &str) -> Option<S3> {
 }
 
 fn component(file: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/wasm32-wasip2/guest").join(file);
-    assert!(path.exists(), "{} is missing: build the components with scripts/build-guests.sh", path.display());
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/wasm32-wasip2/guest")
+        .join(file);
+    assert!(
+        path.exists(),
+        "{} is missing: build the components with scripts/build-guests.sh",
+        path.display()
+    );
     path
 }
 
 /// Environment of one `azul-backup` run, as an operator would set it.
-fn env(s3: &S3, dispatcher: &str, state: &std::path::Path, backup_id: &str) -> BTreeMap<String, String> {
-    let sources = format!("sources:\n{}", SOURCES.map(|s| format!("  {s}: {{}}\n")).concat());
+fn env(
+    s3: &S3,
+    dispatcher: &str,
+    state: &std::path::Path,
+    backup_id: &str,
+) -> BTreeMap<String, String> {
+    let sources = format!(
+        "sources:\n{}",
+        SOURCES.map(|s| format!("  {s}: {{}}\n")).concat()
+    );
     [
         ("BK__DISPATCHER_EVENTS", dispatcher),
         ("BK__DISPATCHER_STREAMS", dispatcher),
@@ -77,7 +93,10 @@ async fn run_cli(args: &[&str], env: &BTreeMap<String, String>) -> (Duration, St
         .env("AZUL_RESTORE_COMPONENT", component("guest_restore.wasm"))
         .kill_on_drop(true)
         .output();
-    let out = tokio::time::timeout(Duration::from_secs(300), child).await.expect("azul-backup timed out").expect("spawn azul-backup");
+    let out = tokio::time::timeout(Duration::from_secs(300), child)
+        .await
+        .expect("azul-backup timed out")
+        .expect("spawn azul-backup");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
@@ -89,14 +108,20 @@ async fn run_cli(args: &[&str], env: &BTreeMap<String, String>) -> (Duration, St
 }
 
 fn keys(emulator: &Emulator, model: Model) -> Vec<String> {
-    let mut keys: Vec<String> = emulator.events(model).into_iter().map(|e| e.kafka_key).collect();
+    let mut keys: Vec<String> = emulator
+        .events(model)
+        .into_iter()
+        .map(|e| e.kafka_key)
+        .collect();
     keys.sort();
     keys
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_then_restore_reproduces_events_and_streams() {
-    let Some(s3) = s3_or_skip("backup_then_restore_reproduces_events_and_streams") else { return };
+    let Some(s3) = s3_or_skip("backup_then_restore_reproduces_events_and_streams") else {
+        return;
+    };
     let source = Emulator::new(EmulatorConfig::new(SOURCES).early_return(true));
     let spec = CorpusSpec {
         sources: SOURCES.map(String::from).to_vec(),
@@ -107,34 +132,80 @@ async fn backup_then_restore_reproduces_events_and_streams() {
         max_stream_size: 64 * 1024,
     };
     let corpus = seed(&source, &spec).expect("seed corpus");
-    let source_server = source.serve("127.0.0.1:0".parse().unwrap()).await.expect("serve source");
-    let backup_id = format!("{}", SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_micros());
+    let source_server = source
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("serve source");
+    let backup_id = format!(
+        "{}",
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros()
+    );
     let state = tempfile::tempdir().unwrap();
 
-    let backup_env = env(&s3, &source_server.base_url, &state.path().join("backup-host"), &backup_id);
+    let backup_env = env(
+        &s3,
+        &source_server.base_url,
+        &state.path().join("backup-host"),
+        &backup_id,
+    );
     let (backup_time, backup_out) = run_cli(&["backup", "--until-idle"], &backup_env).await;
 
     let dest = Emulator::new(EmulatorConfig::new(SOURCES));
-    let dest_server = dest.serve("127.0.0.1:0".parse().unwrap()).await.expect("serve destination");
-    let restore_env = env(&s3, &dest_server.base_url, &state.path().join("restore-host"), &backup_id);
+    let dest_server = dest
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .expect("serve destination");
+    let restore_env = env(
+        &s3,
+        &dest_server.base_url,
+        &state.path().join("restore-host"),
+        &backup_id,
+    );
     let (restore_time, restore_out) = run_cli(&["restore"], &restore_env).await;
 
     let mut total_events = 0;
     for model in [Model::Binary, Model::Insert, Model::Delete] {
         let expected = keys(&source, model);
-        assert_eq!(expected.len(), corpus.count(model), "{model}: the corpus holds what was seeded");
-        assert!(!expected.is_empty(), "{model}: the corpus must not be empty");
-        assert_eq!(keys(&dest, model), expected, "{model}: restored kafka_keys differ");
+        assert_eq!(
+            expected.len(),
+            corpus.count(model),
+            "{model}: the corpus holds what was seeded"
+        );
+        assert!(
+            !expected.is_empty(),
+            "{model}: the corpus must not be empty"
+        );
+        assert_eq!(
+            keys(&dest, model),
+            expected,
+            "{model}: restored kafka_keys differ"
+        );
         total_events += expected.len();
     }
     let mut stream_bytes = 0;
     for s in &corpus.streams {
-        let original = source.stream(&s.source, &s.label, &s.sha256).expect("seeded stream");
+        let original = source
+            .stream(&s.source, &s.label, &s.sha256)
+            .expect("seeded stream");
         let restored = dest.stream(&s.source, &s.label, &s.sha256);
-        assert_eq!(restored.as_deref(), Some(&original[..]), "stream {}/{}/{} differs", s.source, s.label, s.sha256);
+        assert_eq!(
+            restored.as_deref(),
+            Some(&original[..]),
+            "stream {}/{}/{} differs",
+            s.source,
+            s.label,
+            s.sha256
+        );
         stream_bytes += original.len();
     }
-    assert_eq!(dest.stream_keys().len(), corpus.streams.len(), "no extra streams restored");
+    assert_eq!(
+        dest.stream_keys().len(),
+        corpus.streams.len(),
+        "no extra streams restored"
+    );
     println!(
         "round trip: {total_events} events, {} streams ({stream_bytes} bytes); backup {:.2}s, restore {:.2}s",
         corpus.streams.len(),

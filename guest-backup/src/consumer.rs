@@ -24,11 +24,19 @@ pub struct Consumer {
 
 impl Consumer {
     pub fn binary(source: &str, action: &str) -> Self {
-        Consumer { source: source.into(), model: "binary".into(), action: action.into() }
+        Consumer {
+            source: source.into(),
+            model: "binary".into(),
+            action: action.into(),
+        }
     }
 
     pub fn system(model: &str) -> Self {
-        Consumer { source: "system".into(), model: model.into(), action: "default".into() }
+        Consumer {
+            source: "system".into(),
+            model: model.into(),
+            action: "default".into(),
+        }
     }
 
     fn is_binary(&self) -> bool {
@@ -37,7 +45,11 @@ impl Consumer {
 
     /// `backup-events-<source>-<action|model>-<backup_id>`, as the original names it.
     pub fn name(&self, backup_id: &str) -> String {
-        let kind = if self.is_binary() { &self.action } else { &self.model };
+        let kind = if self.is_binary() {
+            &self.action
+        } else {
+            &self.model
+        };
         format!("backup-events-{}-{}-{}", self.source, kind, backup_id)
     }
 
@@ -51,7 +63,10 @@ impl Consumer {
             Some(m) => (m.timestamp.as_str(), m.kafka_key.as_str()),
             None => ("0001-01-01T00:00:00Z", ""),
         };
-        format!("{}/{}/{}/{}-{}-{}", self.source, self.model, self.action, t, count, k)
+        format!(
+            "{}/{}/{}/{}-{}-{}",
+            self.source, self.model, self.action, t, count, k
+        )
     }
 
     fn request(&self, config: &BackupConfig) -> FetchRequest {
@@ -71,31 +86,51 @@ impl Consumer {
 /// A queued stream request: `<event id>/<source>/<label>/<sha256>`, the line format of the
 /// original's `backup.stream` file.
 pub fn request_line(r: &crate::host::StreamRequest) -> String {
-    format!("{}/{}/{}/{}", r.event_id, r.stream.source, r.stream.label, r.stream.sha256)
+    format!(
+        "{}/{}/{}/{}",
+        r.event_id, r.stream.source, r.stream.label, r.stream.sha256
+    )
 }
 
-fn enqueue<H: Host>(queue: &H::Queue, requests: &[crate::host::StreamRequest]) -> Result<(), String> {
+fn enqueue<H: Host>(
+    queue: &H::Queue,
+    requests: &[crate::host::StreamRequest],
+) -> Result<(), String> {
     for r in requests {
-        queue.send(request_line(r).as_bytes()).map_err(|e| format!("stream queue: {}", e.message))?;
+        queue
+            .send(request_line(r).as_bytes())
+            .map_err(|e| format!("stream queue: {}", e.message))?;
     }
     Ok(())
 }
 
 /// Upload the spool as one bundle and clear it. On failure the events stay in the spool
 /// (on disk) and the next flush tries again.
-fn flush<H: Host>(host: &H, config: &BackupConfig, consumer: &Consumer, spool: &H::Spool) -> Result<(), String> {
+fn flush<H: Host>(
+    host: &H,
+    config: &BackupConfig,
+    consumer: &Consumer,
+    spool: &H::Spool,
+) -> Result<(), String> {
     let count = spool.len();
     if count == 0 {
         return Ok(());
     }
     let key = consumer.bundle_key(count, spool.last_valid().as_ref());
-    let put = with_retry(host, config.retry_count, config.retry_average_delay_ms, || host.put_spool(&key, spool));
+    let put = with_retry(
+        host,
+        config.retry_count,
+        config.retry_average_delay_ms,
+        || host.put_spool(&key, spool),
+    );
     if let Err(e) = put {
         host.metric(&consumer.source, "events-fail", u64::from(count));
         return Err(format!("bundle {key}: {}", e.message));
     }
     let invalid = spool.invalid_count();
-    spool.clear().map_err(|e| format!("clearing spool after {key}: {}", e.message))?;
+    spool
+        .clear()
+        .map_err(|e| format!("clearing spool after {key}: {}", e.message))?;
     host.metric(&consumer.source, "events-ok", u64::from(count - invalid));
     host.metric(&consumer.source, "events-invalid", u64::from(invalid));
     host.log(Level::Debug, &format!("stored bundle {key}"));
@@ -109,19 +144,34 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig, consumer: &Consumer) -> Res
         .map_err(|e| format!("spool {}: {}", consumer.spool_name(), e.message))?;
     let queue = host.open_queue(STREAM_REQUESTS, config.channel_size);
     if spool.len() > 0 {
-        host.log(Level::Info, &format!("{}: recovered {} spooled events", consumer.spool_name(), spool.len()));
+        host.log(
+            Level::Info,
+            &format!(
+                "{}: recovered {} spooled events",
+                consumer.spool_name(),
+                spool.len()
+            ),
+        );
         enqueue::<H>(&queue, &spool.stream_requests())?;
     }
     let request = consumer.request(config);
     let mut last_flush = host.monotonic_ms();
     let mut failures = 0u32;
     while !host.shutdown_requested() && !host.cancelled() {
-        let batch = match with_retry(host, config.retry_count, config.retry_average_delay_ms, || host.fetch_events(&request)) {
+        let batch = match with_retry(
+            host,
+            config.retry_count,
+            config.retry_average_delay_ms,
+            || host.fetch_events(&request),
+        ) {
             Ok(batch) => batch,
             Err(e) => {
                 failures += 1;
                 host.metric(&consumer.source, "fetch-errors", 1);
-                host.log(Level::Warn, &format!("{}: fetch failed: {}", request.consumer, e.message));
+                host.log(
+                    Level::Warn,
+                    &format!("{}: fetch failed: {}", request.consumer, e.message),
+                );
                 host.sleep_ms(backoff_ms(host, failures, config.retry_average_delay_ms));
                 continue;
             }
@@ -129,7 +179,13 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig, consumer: &Consumer) -> Res
         failures = 0;
         let fetched = batch.len();
         if fetched > 0 {
-            spool.append(&batch).map_err(|e| format!("{}: cannot persist a fetched batch: {}", consumer.spool_name(), e.message))?;
+            spool.append(&batch).map_err(|e| {
+                format!(
+                    "{}: cannot persist a fetched batch: {}",
+                    consumer.spool_name(),
+                    e.message
+                )
+            })?;
             enqueue::<H>(&queue, &batch.stream_requests())?;
         }
         let caught_up = fetched == 0 && batch.info().ready;
@@ -147,4 +203,130 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig, consumer: &Consumer) -> Res
         }
     }
     flush(host, config, consumer, &spool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::{FakeBatch, FakeHost};
+    use crate::host::{StreamRef, StreamRequest};
+
+    fn config(batch: u32) -> BackupConfig {
+        BackupConfig {
+            sources: vec!["testing".into()],
+            backup_id: "1".into(),
+            deployment_key: "recovery".into(),
+            event_batch_size: batch,
+            flush_interval_ms: 600_000,
+            fetch_deadline_secs: 30,
+            stream_workers: 1,
+            channel_size: 10,
+            retry_count: 3,
+            retry_average_delay_ms: 10,
+            consecutive_stream_failures: 5,
+            dedupe_capacity: 100,
+            until_idle: true,
+        }
+    }
+
+    fn batch(start: u32, n: u32) -> FakeBatch {
+        let events = (start..start + n)
+            .map(|i| (format!("2025-08-05T18:10:{i:02}Z"), format!("key{i}")))
+            .collect();
+        let streams = (start..start + n)
+            .map(|i| StreamRequest {
+                event_id: format!("key{i}"),
+                stream: StreamRef {
+                    source: "testing".into(),
+                    label: "content".into(),
+                    sha256: format!("{i:064}"),
+                },
+            })
+            .collect();
+        FakeBatch {
+            events,
+            streams,
+            ready: true,
+        }
+    }
+
+    #[test]
+    fn names_and_keys_follow_the_original() {
+        let c = Consumer::binary("testing", "extracted");
+        assert_eq!(c.name("1"), "backup-events-testing-extracted-1");
+        let mark = EventMark {
+            timestamp: "2025-08-05T18:10:00Z".into(),
+            kafka_key: "43ac".into(),
+        };
+        assert_eq!(
+            c.bundle_key(100, Some(&mark)),
+            "testing/binary/extracted/2025-08-05T18:10:00Z-100-43ac"
+        );
+        let d = Consumer::system("delete");
+        assert_eq!(d.name("1"), "backup-events-system-delete-1");
+        assert_eq!(
+            d.bundle_key(2, None),
+            "system/delete/default/0001-01-01T00:00:00Z-2-"
+        );
+        let r = d.request(&config(20));
+        assert_eq!(
+            (r.source, r.action, r.model.as_str()),
+            (None, None, "delete")
+        );
+    }
+
+    #[test]
+    fn flushes_at_the_batch_size_and_at_idle() {
+        let host = FakeHost::default();
+        host.fetches
+            .borrow_mut()
+            .extend([Ok(batch(0, 12)), Ok(batch(12, 12)), Ok(batch(24, 5))]);
+        run(&host, &config(20), &Consumer::binary("testing", "sourced")).unwrap();
+        let stored: Vec<(String, u32)> = host
+            .stored
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), *v))
+            .collect();
+        assert_eq!(
+            stored,
+            vec![
+                (
+                    "testing/binary/sourced/2025-08-05T18:10:23Z-24-key23".to_string(),
+                    24
+                ),
+                (
+                    "testing/binary/sourced/2025-08-05T18:10:28Z-5-key28".to_string(),
+                    5
+                ),
+            ]
+        );
+        assert_eq!(host.metric_value("testing", "events-ok"), 29);
+        assert_eq!(
+            host.queues.borrow()[STREAM_REQUESTS].items.borrow().len(),
+            29
+        );
+    }
+
+    #[test]
+    fn transient_upload_failures_are_retried_not_lost() {
+        let host = FakeHost::default();
+        host.put_failures.set(2);
+        host.fetches.borrow_mut().extend([Ok(batch(0, 3))]);
+        run(&host, &config(20), &Consumer::binary("testing", "sourced")).unwrap();
+        assert_eq!(host.stored.borrow().values().sum::<u32>(), 3);
+        assert!(host.clock_ms.get() > 0, "retries back off");
+    }
+
+    #[test]
+    fn fetch_failures_back_off_and_continue() {
+        let host = FakeHost::default();
+        host.fetches
+            .borrow_mut()
+            .extend((0..4).map(|_| Err(FakeHost::transient())));
+        host.fetches.borrow_mut().push_back(Ok(batch(0, 2)));
+        run(&host, &config(20), &Consumer::binary("testing", "sourced")).unwrap();
+        assert_eq!(host.stored.borrow().values().sum::<u32>(), 2);
+        assert!(host.metric_value("testing", "fetch-errors") >= 1);
+    }
 }

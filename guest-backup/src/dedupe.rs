@@ -17,15 +17,20 @@ pub fn stream_key(line: &str) -> Option<&str> {
 pub fn run<H: Host>(host: &H, capacity: u32, channel_size: u32) -> Result<(), String> {
     let input = host.open_queue(crate::consumer::STREAM_REQUESTS, channel_size);
     let output = host.open_queue(STREAMS_DEDUPED, channel_size);
-    let mut seen: LruCache<String, ()> = LruCache::new(NonZeroUsize::new(capacity.max(1) as usize).expect("non-zero"));
+    let mut seen: LruCache<String, ()> =
+        LruCache::new(NonZeroUsize::new(capacity.max(1) as usize).expect("non-zero"));
     while let Some(message) = input.recv() {
         let line = String::from_utf8_lossy(&message).into_owned();
-        let Some(key) = stream_key(&line) else { continue };
+        let Some(key) = stream_key(&line) else {
+            continue;
+        };
         if seen.get(key).is_some() {
             continue;
         }
         seen.put(key.to_string(), ());
-        output.send(line.as_bytes()).map_err(|e| format!("deduped queue: {}", e.message))?;
+        output
+            .send(line.as_bytes())
+            .map_err(|e| format!("deduped queue: {}", e.message))?;
     }
     output.close();
     Ok(())

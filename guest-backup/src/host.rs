@@ -4,11 +4,16 @@
 pub use crate::azul::backup::dispatcher::FetchRequest;
 pub use crate::azul::backup::log::Level;
 pub use crate::azul::backup::store::Bucket;
-pub use crate::azul::backup::types::{Encoding, Error, ErrorKind, EventMark, FetchInfo, StreamRef, StreamRequest};
+pub use crate::azul::backup::types::{
+    Encoding, Error, ErrorKind, EventMark, FetchInfo, StreamRef, StreamRequest,
+};
 use crate::azul::backup::{clock, dispatcher, log, metrics, queues, statedir, store, tasks, types};
 
 pub trait Batch {
     fn len(&self) -> u32;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     fn invalid_count(&self) -> u32;
     fn last_valid(&self) -> Option<EventMark>;
     fn stream_requests(&self) -> Vec<StreamRequest>;
@@ -19,6 +24,9 @@ pub trait Spool {
     type Batch;
     fn append(&self, batch: &Self::Batch) -> Result<(), Error>;
     fn len(&self) -> u32;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
     fn invalid_count(&self) -> u32;
     fn last_valid(&self) -> Option<EventMark>;
     fn stream_requests(&self) -> Vec<StreamRequest>;
@@ -50,7 +58,13 @@ pub trait Host {
     fn metric(&self, source: &str, stat: &str, delta: u64);
     fn fetch_events(&self, request: &FetchRequest) -> Result<Self::Batch, Error>;
     fn open_stream(&self, stream: &StreamRef) -> Result<Self::Body, Error>;
-    fn put(&self, bucket: Bucket, key: &str, body: Self::Body, encoding: Encoding) -> Result<u64, Error>;
+    fn put(
+        &self,
+        bucket: Bucket,
+        key: &str,
+        body: Self::Body,
+        encoding: Encoding,
+    ) -> Result<u64, Error>;
     fn put_spool(&self, key: &str, spool: &Self::Spool) -> Result<u64, Error>;
     fn exists(&self, bucket: Bucket, key: &str) -> Result<bool, Error>;
     fn open_spool(&self, name: &str, model: &str) -> Result<Self::Spool, Error>;
@@ -153,7 +167,13 @@ impl Host for WasmHost {
     fn open_stream(&self, stream: &StreamRef) -> Result<types::Body, Error> {
         dispatcher::open_stream(stream)
     }
-    fn put(&self, bucket: Bucket, key: &str, body: types::Body, encoding: Encoding) -> Result<u64, Error> {
+    fn put(
+        &self,
+        bucket: Bucket,
+        key: &str,
+        body: types::Body,
+        encoding: Encoding,
+    ) -> Result<u64, Error> {
         store::put(bucket, key, body, encoding)
     }
     fn put_spool(&self, key: &str, spool: &statedir::Spool) -> Result<u64, Error> {

@@ -6,19 +6,26 @@
 
 mod consumer;
 mod dedupe;
+#[cfg(test)]
+mod fake;
 pub mod host;
 mod retry;
 mod streams;
 mod supervisor;
-#[cfg(test)]
-mod fake;
 
-wit_bindgen::generate!({
-    world: "backup",
-    path: "../wit",
-    additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
-});
+/// Generated from `wit/`. The exported `run` takes a wide record, which the generated
+/// lowering code passes as many flat arguments.
+#[allow(clippy::too_many_arguments)]
+mod bindings {
+    wit_bindgen::generate!({
+        world: "backup",
+        path: "../wit",
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
+        default_bindings_module: "crate::bindings",
+    });
+}
 
+pub use bindings::{BackupConfig, Guest, azul};
 use host::WasmHost;
 
 /// Version of this policy, reported by the host at load time.
@@ -40,4 +47,4 @@ impl Guest for Component {
     }
 }
 
-export!(Component);
+bindings::export!(Component with_types_in bindings);

@@ -9,7 +9,10 @@ const MAX_DELAY_MS: u64 = 30_000;
 /// Delay before attempt `attempt + 1` (attempt counts from 1): uniform in
 /// `[base/2, base]` where `base` doubles each attempt from `average_ms`.
 pub fn backoff_ms<H: Host>(host: &H, attempt: u32, average_ms: u64) -> u64 {
-    let base = average_ms.max(1).saturating_mul(1 << attempt.saturating_sub(1).min(16)).min(MAX_DELAY_MS);
+    let base = average_ms
+        .max(1)
+        .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+        .min(MAX_DELAY_MS);
     base / 2 + host.random_u64() % (base / 2 + 1)
 }
 

@@ -20,7 +20,11 @@ enum Outcome {
 fn parse(line: &str) -> Option<StreamRef> {
     let mut parts = line.splitn(4, '/').skip(1);
     let (source, label, sha256) = (parts.next()?, parts.next()?, parts.next()?);
-    Some(StreamRef { source: source.into(), label: label.into(), sha256: sha256.into() })
+    Some(StreamRef {
+        source: source.into(),
+        label: label.into(),
+        sha256: sha256.into(),
+    })
 }
 
 fn copy<H: Host>(host: &H, stream: &StreamRef, key: &str) -> Result<Outcome, crate::host::Error> {
@@ -28,7 +32,9 @@ fn copy<H: Host>(host: &H, stream: &StreamRef, key: &str) -> Result<Outcome, cra
         return Ok(Outcome::AlreadyStored);
     }
     match host.open_stream(stream) {
-        Ok(body) => host.put(Bucket::Streams, key, body, Encoding::Gzip).map(|_| Outcome::Stored),
+        Ok(body) => host
+            .put(Bucket::Streams, key, body, Encoding::Gzip)
+            .map(|_| Outcome::Stored),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(Outcome::Missing),
         Err(e) => Err(e),
     }
@@ -46,16 +52,23 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig) -> Result<(), String> {
         let key = format!("{}/{}/{}", stream.source, stream.label, stream.sha256);
         // Past the failure threshold (or on a fast stop) requests are recorded, not tried.
         if host.cancelled() || consecutive_failures > config.consecutive_stream_failures {
-            host.append_line(FAILED_FILE, &line).map_err(|e| format!("{FAILED_FILE}: {}", e.message))?;
+            host.append_line(FAILED_FILE, &line)
+                .map_err(|e| format!("{FAILED_FILE}: {}", e.message))?;
             continue;
         }
-        match with_retry(host, config.retry_count, config.retry_average_delay_ms, || copy(host, &stream, &key)) {
+        match with_retry(
+            host,
+            config.retry_count,
+            config.retry_average_delay_ms,
+            || copy(host, &stream, &key),
+        ) {
             Ok(outcome) => {
                 consecutive_failures = 0;
                 let stat = match outcome {
                     Outcome::Stored | Outcome::AlreadyStored => "streams-ok",
                     Outcome::Missing => {
-                        host.append_line(MISSING_FILE, &line).map_err(|e| format!("{MISSING_FILE}: {}", e.message))?;
+                        host.append_line(MISSING_FILE, &line)
+                            .map_err(|e| format!("{MISSING_FILE}: {}", e.message))?;
                         "streams-missing"
                     }
                 };
@@ -65,7 +78,8 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig) -> Result<(), String> {
                 consecutive_failures += 1;
                 host.log(Level::Error, &format!("stream {key} failed: {}", e.message));
                 host.metric(&stream.source, "streams-fail", 1);
-                host.append_line(FAILED_FILE, &line).map_err(|e| format!("{FAILED_FILE}: {}", e.message))?;
+                host.append_line(FAILED_FILE, &line)
+                    .map_err(|e| format!("{FAILED_FILE}: {}", e.message))?;
             }
         }
     }

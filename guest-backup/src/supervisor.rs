@@ -16,15 +16,18 @@ pub struct WorkerArgs {
 
 /// Every consumer of a run: 5 actions per source, then system insert and delete.
 pub fn consumers(sources: &[String]) -> Vec<Consumer> {
-    let mut all: Vec<Consumer> =
-        sources.iter().flat_map(|s| BINARY_ACTIONS.iter().map(move |a| Consumer::binary(s, a))).collect();
+    let mut all: Vec<Consumer> = sources
+        .iter()
+        .flat_map(|s| BINARY_ACTIONS.iter().map(move |a| Consumer::binary(s, a)))
+        .collect();
     all.extend(SYSTEM_MODELS.iter().map(|m| Consumer::system(m)));
     all
 }
 
 fn spawn<H: Host>(host: &H, role: &str, args: &WorkerArgs) -> Result<H::Task, String> {
     let bytes = serde_json::to_vec(args).map_err(|e| e.to_string())?;
-    host.spawn(role, &bytes).map_err(|e| format!("starting {role}: {}", e.message))
+    host.spawn(role, &bytes)
+        .map_err(|e| format!("starting {role}: {}", e.message))
 }
 
 fn join_all<H: Host>(tasks: Vec<(String, H::Task)>, errors: &mut Vec<String>) {
@@ -36,35 +39,64 @@ fn join_all<H: Host>(tasks: Vec<(String, H::Task)>, errors: &mut Vec<String>) {
 }
 
 pub fn run<H: Host>(host: &H, config: &BackupConfig) -> Result<(), String> {
-    let plain = WorkerArgs { config: config.clone(), consumer: None };
+    let plain = WorkerArgs {
+        config: config.clone(),
+        consumer: None,
+    };
     let mut errors = Vec::new();
     let streams: Vec<_> = (0..config.stream_workers.max(1))
         .map(|i| spawn(host, "streams", &plain).map(|t| (format!("streams-{i}"), t)))
         .collect::<Result<_, _>>()?;
     let dedupe = vec![("dedupe".to_string(), spawn(host, "dedupe", &plain)?)];
     let consumers = consumers(&config.sources);
-    host.log(Level::Info, &format!("starting {} event consumers and {} stream workers", consumers.len(), streams.len()));
+    host.log(
+        Level::Info,
+        &format!(
+            "starting {} event consumers and {} stream workers",
+            consumers.len(),
+            streams.len()
+        ),
+    );
     let events: Vec<_> = consumers
         .into_iter()
         .map(|c| {
             let name = c.name(&config.backup_id);
-            spawn(host, "events", &WorkerArgs { config: config.clone(), consumer: Some(c) }).map(|t| (name, t))
+            spawn(
+                host,
+                "events",
+                &WorkerArgs {
+                    config: config.clone(),
+                    consumer: Some(c),
+                },
+            )
+            .map(|t| (name, t))
         })
         .collect::<Result<_, _>>()?;
     join_all::<H>(events, &mut errors);
-    host.log(Level::Info, "all event consumers stopped, draining stream requests");
-    host.open_queue(STREAM_REQUESTS, config.channel_size).close();
+    host.log(
+        Level::Info,
+        "all event consumers stopped, draining stream requests",
+    );
+    host.open_queue(STREAM_REQUESTS, config.channel_size)
+        .close();
     join_all::<H>(dedupe, &mut errors);
     join_all::<H>(streams, &mut errors);
     host.log(Level::Info, "all stream workers stopped");
-    if errors.is_empty() { Ok(()) } else { Err(errors.join("; ")) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
 }
 
 pub fn run_worker<H: Host>(host: &H, role: &str, args: &[u8]) -> Result<(), String> {
-    let args: WorkerArgs = serde_json::from_slice(args).map_err(|e| format!("worker arguments: {e}"))?;
+    let args: WorkerArgs =
+        serde_json::from_slice(args).map_err(|e| format!("worker arguments: {e}"))?;
     match (role, &args.consumer) {
         ("events", Some(c)) => consumer::run(host, &args.config, c),
-        ("dedupe", _) => crate::dedupe::run(host, args.config.dedupe_capacity, args.config.channel_size),
+        ("dedupe", _) => {
+            crate::dedupe::run(host, args.config.dedupe_capacity, args.config.channel_size)
+        }
         ("streams", _) => crate::streams::run(host, &args.config),
         _ => Err(format!("unknown worker role {role:?}")),
     }

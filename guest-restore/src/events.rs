@@ -14,13 +14,23 @@ pub fn checkpoint_name(source: &str, model: &str, action: &str) -> String {
 
 /// A bundle key must be `<source>/<model>/<action>/<name>`; anything else is not a bundle.
 fn is_bundle_key(key: &str, prefix: &str) -> bool {
-    key.strip_prefix(prefix).is_some_and(|name| !name.is_empty() && !name.contains('/'))
+    key.strip_prefix(prefix)
+        .is_some_and(|name| !name.is_empty() && !name.contains('/'))
 }
 
-pub fn run<H: Host>(host: &H, config: &RestoreConfig, source: &str, model: &str, action: &str) -> Result<(), String> {
+pub fn run<H: Host>(
+    host: &H,
+    config: &RestoreConfig,
+    source: &str,
+    model: &str,
+    action: &str,
+) -> Result<(), String> {
     let prefix = format!("{source}/{model}/{action}/");
     let cursor_file = checkpoint_name(source, model, action);
-    let mut cursor = host.read_state(&cursor_file).map_err(|e| e.message)?.filter(|c| !c.is_empty());
+    let mut cursor = host
+        .read_state(&cursor_file)
+        .map_err(|e| e.message)?
+        .filter(|c| !c.is_empty());
     if let Some(c) = &cursor {
         host.log(Level::Info, &format!("{prefix}: resuming after {c}"));
     }
@@ -28,19 +38,26 @@ pub fn run<H: Host>(host: &H, config: &RestoreConfig, source: &str, model: &str,
         if host.stop_requested() {
             return Err(format!("{prefix}: stopped before the end"));
         }
-        let page = with_retry(host, config.retry_count, config.retry_average_delay_ms, || {
-            host.list(Bucket::Events, &prefix, cursor.as_deref(), PAGE)
-        })
+        let page = with_retry(
+            host,
+            config.retry_count,
+            config.retry_average_delay_ms,
+            || host.list(Bucket::Events, &prefix, cursor.as_deref(), PAGE),
+        )
         .map_err(|e| format!("listing {prefix}: {}", e.message))?;
         let Some(last) = page.last() else { break };
         let last = last.key.clone();
         for object in page {
             if !is_bundle_key(&object.key, &prefix) {
-                host.log(Level::Warn, &format!("ignoring {:?}: not a bundle key", object.key));
+                host.log(
+                    Level::Warn,
+                    &format!("ignoring {:?}: not a bundle key", object.key),
+                );
                 continue;
             }
             post_bundle(host, config, source, model, &object.key)?;
-            host.write_state(&cursor_file, &object.key).map_err(|e| format!("saving {cursor_file}: {}", e.message))?;
+            host.write_state(&cursor_file, &object.key)
+                .map_err(|e| format!("saving {cursor_file}: {}", e.message))?;
         }
         cursor = Some(last);
     }
@@ -48,17 +65,34 @@ pub fn run<H: Host>(host: &H, config: &RestoreConfig, source: &str, model: &str,
     Ok(())
 }
 
-fn post_bundle<H: Host>(host: &H, config: &RestoreConfig, source: &str, model: &str, key: &str) -> Result<(), String> {
-    let posted = with_retry(host, config.retry_count, config.retry_average_delay_ms, || {
-        let body = host.open(Bucket::Events, key, Encoding::Gzip)?;
-        host.post_events(model, body)
-    });
+fn post_bundle<H: Host>(
+    host: &H,
+    config: &RestoreConfig,
+    source: &str,
+    model: &str,
+    key: &str,
+) -> Result<(), String> {
+    let posted = with_retry(
+        host,
+        config.retry_count,
+        config.retry_average_delay_ms,
+        || {
+            let body = host.open(Bucket::Events, key, Encoding::Gzip)?;
+            host.post_events(model, body)
+        },
+    );
     match posted {
         Ok(result) => {
             host.metric(source, "events-ok", u64::from(result.total_ok));
             if result.total_failures > 0 {
                 host.metric(source, "events-fail", u64::from(result.total_failures));
-                host.log(Level::Warn, &format!("{key}: dispatcher rejected {} events: {:?}", result.total_failures, result.failures));
+                host.log(
+                    Level::Warn,
+                    &format!(
+                        "{key}: dispatcher rejected {} events: {:?}",
+                        result.total_failures, result.failures
+                    ),
+                );
             }
             Ok(())
         }

@@ -26,7 +26,13 @@ pub trait Host {
     fn sleep_ms(&self, ms: u64);
     fn random_u64(&self) -> u64;
     fn metric(&self, source: &str, stat: &str, delta: u64);
-    fn list(&self, bucket: Bucket, prefix: &str, start_after: Option<&str>, limit: u32) -> Result<Vec<ObjectInfo>, Error>;
+    fn list(
+        &self,
+        bucket: Bucket,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ObjectInfo>, Error>;
     fn open(&self, bucket: Bucket, key: &str, encoding: Encoding) -> Result<Self::Body, Error>;
     fn post_stream(&self, stream: &StreamRef, body: Self::Body) -> Result<(), Error>;
     fn post_events(&self, model: &str, body: Self::Body) -> Result<PostResult, Error>;
@@ -75,7 +81,13 @@ impl Host for WasmHost {
     fn metric(&self, source: &str, stat: &str, delta: u64) {
         metrics::add(source, stat, delta)
     }
-    fn list(&self, bucket: Bucket, prefix: &str, start_after: Option<&str>, limit: u32) -> Result<Vec<ObjectInfo>, Error> {
+    fn list(
+        &self,
+        bucket: Bucket,
+        prefix: &str,
+        start_after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ObjectInfo>, Error> {
         store::list(bucket, prefix, start_after, limit)
     }
     fn open(&self, bucket: Bucket, key: &str, encoding: Encoding) -> Result<types::Body, Error> {

@@ -10,12 +10,19 @@ mod retry;
 mod streams;
 mod supervisor;
 
-wit_bindgen::generate!({
-    world: "restore",
-    path: "../wit",
-    additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
-});
+/// Generated from `wit/`. The exported `run` takes a wide record, which the generated
+/// lowering code passes as many flat arguments.
+#[allow(clippy::too_many_arguments)]
+mod bindings {
+    wit_bindgen::generate!({
+        world: "restore",
+        path: "../wit",
+        additional_derives: [serde::Serialize, serde::Deserialize, PartialEq],
+        default_bindings_module: "crate::bindings",
+    });
+}
 
+pub use bindings::{Guest, RestoreConfig, azul};
 use host::WasmHost;
 
 pub const POLICY_VERSION: &str = concat!("guest-restore ", env!("CARGO_PKG_VERSION"));
@@ -36,4 +43,4 @@ impl Guest for Component {
     }
 }
 
-export!(Component);
+bindings::export!(Component with_types_in bindings);

@@ -16,27 +16,41 @@ pub fn parse_key(key: &str) -> Option<StreamRef> {
     let label = parts.next()?;
     let source = parts.next()?;
     let sha256 = id.split('.').next().unwrap_or_default();
-    (!sha256.is_empty() && !label.is_empty() && !source.is_empty())
-        .then(|| StreamRef { source: source.into(), label: label.into(), sha256: sha256.into() })
+    (!sha256.is_empty() && !label.is_empty() && !source.is_empty()).then(|| StreamRef {
+        source: source.into(),
+        label: label.into(),
+        sha256: sha256.into(),
+    })
 }
 
 /// Restore one stream object; returns whether it succeeded.
 fn restore_one<H: Host>(host: &H, config: &RestoreConfig, key: &str) -> bool {
     let Some(stream) = parse_key(key) else {
-        host.log(Level::Warn, &format!("ignoring stream object with an unexpected key {key:?}"));
+        host.log(
+            Level::Warn,
+            &format!("ignoring stream object with an unexpected key {key:?}"),
+        );
         return false;
     };
-    let posted = with_retry(host, config.retry_count, config.retry_average_delay_ms, || {
-        let body = host.open(Bucket::Streams, key, Encoding::Gzip)?;
-        host.post_stream(&stream, body)
-    });
+    let posted = with_retry(
+        host,
+        config.retry_count,
+        config.retry_average_delay_ms,
+        || {
+            let body = host.open(Bucket::Streams, key, Encoding::Gzip)?;
+            host.post_stream(&stream, body)
+        },
+    );
     match posted {
         Ok(()) => {
             host.metric(&stream.source, "streams-ok", 1);
             true
         }
         Err(e) => {
-            host.log(Level::Error, &format!("stream {key} not restored: {}", e.message));
+            host.log(
+                Level::Error,
+                &format!("stream {key} not restored: {}", e.message),
+            );
             host.metric(&stream.source, "streams-fail", 1);
             let _ = host.append_line(FAILED_FILE, key);
             false
@@ -53,7 +67,11 @@ pub fn run_worker<H: Host>(host: &H, config: &RestoreConfig, queue: &str) -> Res
             failed += 1;
         }
     }
-    if failed == 0 { Ok(()) } else { Err(format!("{failed} streams failed")) }
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failed} streams failed"))
+    }
 }
 
 /// Checkpoint file of a source (the original's `<source>.stream`).

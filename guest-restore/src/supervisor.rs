@@ -16,9 +16,19 @@ pub struct WorkerArgs {
     pub target: String,
 }
 
-fn spawn<H: Host>(host: &H, role: &str, config: &RestoreConfig, target: String) -> Result<H::Task, String> {
-    let args = serde_json::to_vec(&WorkerArgs { config: config.clone(), target }).map_err(|e| e.to_string())?;
-    host.spawn(role, &args).map_err(|e| format!("starting {role}: {}", e.message))
+fn spawn<H: Host>(
+    host: &H,
+    role: &str,
+    config: &RestoreConfig,
+    target: String,
+) -> Result<H::Task, String> {
+    let args = serde_json::to_vec(&WorkerArgs {
+        config: config.clone(),
+        target,
+    })
+    .map_err(|e| e.to_string())?;
+    host.spawn(role, &args)
+        .map_err(|e| format!("starting {role}: {}", e.message))
 }
 
 fn join_all<H: Host>(tasks: Vec<H::Task>, errors: &mut Vec<String>) {
@@ -30,9 +40,17 @@ fn join_all<H: Host>(tasks: Vec<H::Task>, errors: &mut Vec<String>) {
 }
 
 /// Restore the streams of one source, chunk by chunk, resuming after its checkpoint.
-fn restore_streams<H: Host>(host: &H, config: &RestoreConfig, source: &str, errors: &mut Vec<String>) -> Result<(), String> {
+fn restore_streams<H: Host>(
+    host: &H,
+    config: &RestoreConfig,
+    source: &str,
+    errors: &mut Vec<String>,
+) -> Result<(), String> {
     let checkpoint = checkpoint_name(source);
-    let mut cursor = host.read_state(&checkpoint).map_err(|e| e.message)?.filter(|c| !c.is_empty());
+    let mut cursor = host
+        .read_state(&checkpoint)
+        .map_err(|e| e.message)?
+        .filter(|c| !c.is_empty());
     let prefix = format!("{source}/");
     let chunk = config.checkpoint_binary_count.max(1);
     let mut round = 0u32;
@@ -40,11 +58,16 @@ fn restore_streams<H: Host>(host: &H, config: &RestoreConfig, source: &str, erro
         if host.stop_requested() {
             return Err(format!("streams of {source}: stopped"));
         }
-        let page = with_retry(host, config.retry_count, config.retry_average_delay_ms, || {
-            host.list(Bucket::Streams, &prefix, cursor.as_deref(), chunk)
-        })
+        let page = with_retry(
+            host,
+            config.retry_count,
+            config.retry_average_delay_ms,
+            || host.list(Bucket::Streams, &prefix, cursor.as_deref(), chunk),
+        )
         .map_err(|e| format!("listing {prefix}: {}", e.message))?;
-        let Some(last) = page.last().map(|o| o.key.clone()) else { break };
+        let Some(last) = page.last().map(|o| o.key.clone()) else {
+            break;
+        };
         round += 1;
         let queue_name = format!("restore-streams-{source}-{round}");
         let queue = host.open_queue(&queue_name, config.channel_size);
@@ -52,13 +75,16 @@ fn restore_streams<H: Host>(host: &H, config: &RestoreConfig, source: &str, erro
             .map(|_| spawn(host, "streams", config, queue_name.clone()))
             .collect::<Result<Vec<_>, _>>()?;
         for object in &page {
-            queue.send(object.key.as_bytes()).map_err(|e| e.message.clone())?;
+            queue
+                .send(object.key.as_bytes())
+                .map_err(|e| e.message.clone())?;
         }
         queue.close();
         let before = errors.len();
         join_all::<H>(workers, errors);
         if errors.len() == before {
-            host.write_state(&checkpoint, &last).map_err(|e| format!("saving {checkpoint}: {}", e.message))?;
+            host.write_state(&checkpoint, &last)
+                .map_err(|e| format!("saving {checkpoint}: {}", e.message))?;
         }
         cursor = Some(last);
     }
@@ -74,7 +100,11 @@ pub fn run<H: Host>(host: &H, config: &RestoreConfig) -> Result<(), String> {
         "all" => (true, true),
         "streams" => (true, false),
         "events" => (false, true),
-        other => return Err(format!("unknown restore type {other:?} (all, streams, events)")),
+        other => {
+            return Err(format!(
+                "unknown restore type {other:?} (all, streams, events)"
+            ));
+        }
     };
     if streams {
         for source in &sources {
@@ -93,16 +123,25 @@ pub fn run<H: Host>(host: &H, config: &RestoreConfig) -> Result<(), String> {
         join_all::<H>(system, &mut errors);
         let binary = sources
             .iter()
-            .flat_map(|s| BINARY_ACTIONS.iter().map(move |a| format!("{s}/binary/{a}")))
+            .flat_map(|s| {
+                BINARY_ACTIONS
+                    .iter()
+                    .map(move |a| format!("{s}/binary/{a}"))
+            })
             .map(|t| spawn(host, "events", config, t))
             .collect::<Result<Vec<_>, _>>()?;
         join_all::<H>(binary, &mut errors);
     }
-    if errors.is_empty() { Ok(()) } else { Err(errors.join("; ")) }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("; "))
+    }
 }
 
 pub fn run_worker<H: Host>(host: &H, role: &str, args: &[u8]) -> Result<(), String> {
-    let args: WorkerArgs = serde_json::from_slice(args).map_err(|e| format!("worker arguments: {e}"))?;
+    let args: WorkerArgs =
+        serde_json::from_slice(args).map_err(|e| format!("worker arguments: {e}"))?;
     match role {
         "streams" => crate::streams::run_worker(host, &args.config, &args.target),
         "events" => {

@@ -15,9 +15,20 @@ use crate::runtime::{self, Kind, Runtime, bindings::config};
 use crate::settings::Settings;
 
 /// Columns of the original's stats tables.
-pub const BACKUP_COLUMNS: &[&str] = &["events-ok", "events-fail", "streams-ok", "streams-missing", "streams-fail"];
-pub const RESTORE_COLUMNS: &[&str] =
-    &["events-ok", "events-fail", "event-types-complete", "streams-ok", "streams-fail"];
+pub const BACKUP_COLUMNS: &[&str] = &[
+    "events-ok",
+    "events-fail",
+    "streams-ok",
+    "streams-missing",
+    "streams-fail",
+];
+pub const RESTORE_COLUMNS: &[&str] = &[
+    "events-ok",
+    "events-fail",
+    "event-types-complete",
+    "streams-ok",
+    "streams-fail",
+];
 
 /// Where the built component of `kind` is, when no path is given: next to the executable
 /// (installed layout), in the workspace's guest build output, or under the current directory.
@@ -44,12 +55,23 @@ pub fn default_component(kind: Kind) -> PathBuf {
         }
     }
     candidates.push(PathBuf::from("target/wasm32-wasip2/guest").join(file));
-    candidates.iter().find(|p| p.exists()).cloned().unwrap_or_else(|| candidates.last().cloned().unwrap_or_default())
+    candidates
+        .iter()
+        .find(|p| p.exists())
+        .cloned()
+        .unwrap_or_else(|| candidates.last().cloned().unwrap_or_default())
 }
 
-async fn open_store(settings: &Settings, bucket: &str, create: bool) -> Result<Arc<dyn ObjectStore>> {
+async fn open_store(
+    settings: &Settings,
+    bucket: &str,
+    create: bool,
+) -> Result<Arc<dyn ObjectStore>> {
     if settings.s3_endpoint.is_empty() {
-        let root = settings.local_store_dir.clone().unwrap_or_else(|| settings.local_data_rootdir.join("store"));
+        let root = settings
+            .local_store_dir
+            .clone()
+            .unwrap_or_else(|| settings.local_data_rootdir.join("store"));
         return Ok(Arc::new(LocalStore::new(root, bucket)?));
     }
     let s3 = S3Config {
@@ -69,15 +91,32 @@ async fn open_store(settings: &Settings, bucket: &str, create: bool) -> Result<A
 
 /// Everything a run needs, built from settings. Restore refuses missing buckets (a typo in
 /// the backup id must not look like an empty backup).
-pub async fn prepare(settings: &Settings, kind: Kind, component: &Path, shutdown: Arc<Shutdown>) -> Result<Arc<RunContext>> {
+pub async fn prepare(
+    settings: &Settings,
+    kind: Kind,
+    component: &Path,
+    shutdown: Arc<Shutdown>,
+) -> Result<Arc<RunContext>> {
     if settings.dispatcher_events.is_empty() {
         bail!("BK__DISPATCHER_EVENTS is not set: the dispatcher's base URL is required");
     }
-    let streams_url = if settings.dispatcher_streams.is_empty() { &settings.dispatcher_events } else { &settings.dispatcher_streams };
-    let dispatcher = DispatcherClient::new(&settings.dispatcher_events, streams_url, Duration::from_secs(300))?;
+    let streams_url = if settings.dispatcher_streams.is_empty() {
+        &settings.dispatcher_events
+    } else {
+        &settings.dispatcher_streams
+    };
+    let dispatcher = DispatcherClient::new(
+        &settings.dispatcher_events,
+        streams_url,
+        Duration::from_secs(300),
+    )?;
     let create = kind == Kind::Backup;
-    let events_store = open_store(settings, &settings.events_bucket(), create).await.context("events bucket")?;
-    let streams_store = open_store(settings, &settings.streams_bucket(), create).await.context("streams bucket")?;
+    let events_store = open_store(settings, &settings.events_bucket(), create)
+        .await
+        .context("events bucket")?;
+    let streams_store = open_store(settings, &settings.streams_bucket(), create)
+        .await
+        .context("streams bucket")?;
     let (name, sub) = match kind {
         Kind::Backup => ("backup", "backup"),
         Kind::Restore => ("restore", "restore"),
@@ -99,7 +138,10 @@ pub async fn prepare(settings: &Settings, kind: Kind, component: &Path, shutdown
         limits: Limits::default(),
         started: Instant::now(),
     };
-    let version = run.component.query_version(Arc::new(clone_for_probe(&run))).await?;
+    let version = run
+        .component
+        .query_version(Arc::new(clone_for_probe(&run)))
+        .await?;
     tracing::info!(component = %component.display(), %version, "component loaded");
     if let Some(c) = Arc::get_mut(&mut run.component) {
         c.version = version;
@@ -157,7 +199,12 @@ pub fn restore_config(settings: &Settings) -> config::RestoreConfig {
 }
 
 /// Run a backup to completion (or until stopped); returns its context for the stats.
-pub async fn backup(settings: &Settings, component: &Path, until_idle: bool, shutdown: Arc<Shutdown>) -> (Option<Arc<RunContext>>, Result<()>) {
+pub async fn backup(
+    settings: &Settings,
+    component: &Path,
+    until_idle: bool,
+    shutdown: Arc<Shutdown>,
+) -> (Option<Arc<RunContext>>, Result<()>) {
     let run = match prepare(settings, Kind::Backup, component, shutdown).await {
         Ok(run) => run,
         Err(e) => return (None, Err(e)),
@@ -166,7 +213,11 @@ pub async fn backup(settings: &Settings, component: &Path, until_idle: bool, shu
     (Some(run), result)
 }
 
-pub async fn restore(settings: &Settings, component: &Path, shutdown: Arc<Shutdown>) -> (Option<Arc<RunContext>>, Result<()>) {
+pub async fn restore(
+    settings: &Settings,
+    component: &Path,
+    shutdown: Arc<Shutdown>,
+) -> (Option<Arc<RunContext>>, Result<()>) {
     let run = match prepare(settings, Kind::Restore, component, shutdown).await {
         Ok(run) => run,
         Err(e) => return (None, Err(e)),

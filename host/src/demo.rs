@@ -36,7 +36,10 @@ fn emulator_binary() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let path = exe.with_file_name("azul-dispatcher-emulator");
     if !path.exists() {
-        bail!("{} not found: build it with `cargo build -p azul-dispatcher-emulator`", path.display());
+        bail!(
+            "{} not found: build it with `cargo build -p azul-dispatcher-emulator`",
+            path.display()
+        );
     }
     Ok(path)
 }
@@ -44,10 +47,16 @@ fn emulator_binary() -> Result<PathBuf> {
 /// Start an emulator and read its URL from its first line of output.
 async fn start_emulator(seed_events: Option<usize>) -> Result<(Child, String)> {
     let mut cmd = Command::new(emulator_binary()?);
-    cmd.args(["--listen", "127.0.0.1:0", "--sources", &SOURCES.join(","), "--early-return"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--sources",
+        &SOURCES.join(","),
+        "--early-return",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .kill_on_drop(true);
     if let Some(n) = seed_events {
         cmd.args(["--events-per-action", &n.to_string()]);
     }
@@ -68,7 +77,10 @@ fn settings(dir: &Path, dispatcher: &str) -> Settings {
         dispatcher_streams: dispatcher.to_string(),
         local_data_rootdir: dir.to_path_buf(),
         local_store_dir: Some(dir.join("store")),
-        sources: SOURCES.iter().map(|s| (s.to_string(), SourceConfig::default())).collect(),
+        sources: SOURCES
+            .iter()
+            .map(|s| (s.to_string(), SourceConfig::default()))
+            .collect(),
         event_batch_size: 50,
         fetch_deadline_secs: 1,
         stream_routine_count: 8,
@@ -78,7 +90,10 @@ fn settings(dir: &Path, dispatcher: &str) -> Settings {
 }
 
 /// Check every stored stream on the destination dispatcher: present, same sha256.
-async fn verify_streams(store: &LocalStore, dispatcher: &DispatcherClient) -> Result<(usize, usize)> {
+async fn verify_streams(
+    store: &LocalStore,
+    dispatcher: &DispatcherClient,
+) -> Result<(usize, usize)> {
     let (mut checked, mut good) = (0, 0);
     let mut after: Option<String> = None;
     loop {
@@ -87,8 +102,14 @@ async fn verify_streams(store: &LocalStore, dispatcher: &DispatcherClient) -> Re
         after = Some(last.key.clone());
         for object in page {
             let parts: Vec<&str> = object.key.split('/').collect();
-            let [source, label, sha256] = parts[..] else { continue };
-            let s = StreamRef { source: source.into(), label: label.into(), sha256: sha256.into() };
+            let [source, label, sha256] = parts[..] else {
+                continue;
+            };
+            let s = StreamRef {
+                source: source.into(),
+                label: label.into(),
+                sha256: sha256.into(),
+            };
             checked += 1;
             let body = dispatcher.open_stream(&s).await?.bytes().await?;
             if hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body)) == s.sha256 {
@@ -101,40 +122,76 @@ async fn verify_streams(store: &LocalStore, dispatcher: &DispatcherClient) -> Re
 
 pub async fn run(options: &DemoOptions) -> Result<bool> {
     if options.dir.exists() {
-        std::fs::remove_dir_all(&options.dir).with_context(|| format!("clearing {}", options.dir.display()))?;
+        std::fs::remove_dir_all(&options.dir)
+            .with_context(|| format!("clearing {}", options.dir.display()))?;
     }
     let (_source, source_url) = start_emulator(Some(options.events_per_action)).await?;
     println!("1. dispatcher emulator with a synthetic corpus at {source_url}");
     let backup_settings = settings(&options.dir.join("backup-site"), &source_url);
-    let (run, result) = app::backup(&backup_settings, &options.backup_component, true, Arc::new(Shutdown::default())).await;
+    let (run, result) = app::backup(
+        &backup_settings,
+        &options.backup_component,
+        true,
+        Arc::new(Shutdown::default()),
+    )
+    .await;
     result.context("backup")?;
     let backup = run.context("backup run")?;
-    println!("2. backup (until idle) in {:.2}s:\n{}", backup.started.elapsed().as_secs_f64(), backup.stats.table(BACKUP_COLUMNS));
+    println!(
+        "2. backup (until idle) in {:.2}s:\n{}",
+        backup.started.elapsed().as_secs_f64(),
+        backup.stats.table(BACKUP_COLUMNS)
+    );
 
     let (_dest, dest_url) = start_emulator(None).await?;
     let mut restore_settings = settings(&options.dir.join("restore-site"), &dest_url);
     restore_settings.local_store_dir = backup_settings.local_store_dir.clone();
-    let (run, result) = app::restore(&restore_settings, &options.restore_component, Arc::new(Shutdown::default())).await;
+    let (run, result) = app::restore(
+        &restore_settings,
+        &options.restore_component,
+        Arc::new(Shutdown::default()),
+    )
+    .await;
     result.context("restore")?;
     let restore = run.context("restore run")?;
-    println!("3. restore into an empty emulator at {dest_url} in {:.2}s:\n{}", restore.started.elapsed().as_secs_f64(), restore.stats.table(RESTORE_COLUMNS));
+    println!(
+        "3. restore into an empty emulator at {dest_url} in {:.2}s:\n{}",
+        restore.started.elapsed().as_secs_f64(),
+        restore.stats.table(RESTORE_COLUMNS)
+    );
 
     let store_dir = backup_settings.local_store_dir.clone().unwrap_or_default();
     let streams = LocalStore::new(&store_dir, &backup_settings.streams_bucket())?;
     let dest = DispatcherClient::new(&dest_url, &dest_url, std::time::Duration::from_secs(60))?;
     let (checked, good) = verify_streams(&streams, &dest).await?;
-    let (backed_up, restored) = (backup.stats.total("events-ok"), restore.stats.total("events-ok"));
+    let (backed_up, restored) = (
+        backup.stats.total("events-ok"),
+        restore.stats.total("events-ok"),
+    );
     let ok = backed_up == restored && checked == good && checked > 0;
     println!("\nDemo summary");
     println!("  events backed up: {backed_up}, restored: {restored}");
     println!("  streams in the store: {checked}, restored with matching sha256: {good}");
     println!("  backup store: {}", store_dir.display());
-    println!("  components: {} / {}", backup.component.version, restore.component.version);
-    println!("  result: {}", if ok { "OK — the restored dispatcher holds what was backed up" } else { "MISMATCH" });
+    println!(
+        "  components: {} / {}",
+        backup.component.version, restore.component.version
+    );
+    println!(
+        "  result: {}",
+        if ok {
+            "OK — the restored dispatcher holds what was backed up"
+        } else {
+            "MISMATCH"
+        }
+    );
     Ok(ok)
 }
 
 /// Default paths of the demo's components.
 pub fn default_components() -> (PathBuf, PathBuf) {
-    (app::default_component(Kind::Backup), app::default_component(Kind::Restore))
+    (
+        app::default_component(Kind::Backup),
+        app::default_component(Kind::Restore),
+    )
 }

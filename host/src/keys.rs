@@ -24,7 +24,10 @@ pub fn validate_segment(value: &str) -> Result<(), KeyError> {
     } else {
         return Ok(());
     };
-    Err(KeyError { value: value.to_string(), reason })
+    Err(KeyError {
+        value: value.to_string(),
+        reason,
+    })
 }
 
 #[cfg(test)]
@@ -36,7 +39,13 @@ mod tests {
         for bad in ["", ".", "..", "a/b", "..\\x", "a\nb", "x?y", "%2e%2e"] {
             assert!(validate_segment(bad).is_err(), "{bad:?} must be refused");
         }
-        for good in ["testing", "content", "safe_png", "0123abcd", "2025-08-05T18:10:00Z-100-abc"] {
+        for good in [
+            "testing",
+            "content",
+            "safe_png",
+            "0123abcd",
+            "2025-08-05T18:10:00Z-100-abc",
+        ] {
             assert_eq!(validate_segment(good), Ok(()));
         }
     }

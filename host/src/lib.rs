@@ -3,10 +3,10 @@
 //! The host owns bytes and sockets (S3, the dispatcher, the state directory); the
 //! orchestration runs in sandboxed WebAssembly components loaded by [`runtime`].
 
-pub mod avro;
-pub mod demo;
-pub mod capabilities;
 pub mod app;
+pub mod avro;
+pub mod capabilities;
+pub mod demo;
 pub mod dispatcher;
 pub mod keys;
 pub mod objectstore;

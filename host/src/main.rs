@@ -47,17 +47,22 @@ enum Command {
 }
 
 fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AZUL_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("AZUL_LOG").unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 /// First SIGINT/SIGTERM: graceful stop. Second: fast stop (pending work is recorded).
 fn watch_signals(shutdown: Arc<Shutdown>) {
     tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => return tracing::error!("cannot watch SIGTERM: {e}"),
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(e) => return tracing::error!("cannot watch SIGTERM: {e}"),
+            };
         loop {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
@@ -65,7 +70,9 @@ fn watch_signals(shutdown: Arc<Shutdown>) {
             }
             match shutdown.request() {
                 1 => tracing::warn!("stop requested: finishing and flushing all work"),
-                _ => tracing::warn!("second stop request: recording pending work instead of doing it"),
+                _ => tracing::warn!(
+                    "second stop request: recording pending work instead of doing it"
+                ),
             }
         }
     });
@@ -75,9 +82,18 @@ fn watch_signals(shutdown: Arc<Shutdown>) {
 async fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
-    if let Command::Demo { dir, events_per_action } = &cli.command {
+    if let Command::Demo {
+        dir,
+        events_per_action,
+    } = &cli.command
+    {
         let (backup_component, restore_component) = azul_backup::demo::default_components();
-        let options = azul_backup::demo::DemoOptions { dir: dir.clone(), events_per_action: *events_per_action, backup_component, restore_component };
+        let options = azul_backup::demo::DemoOptions {
+            dir: dir.clone(),
+            events_per_action: *events_per_action,
+            backup_component,
+            restore_component,
+        };
         return match azul_backup::demo::run(&options).await {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,
@@ -101,7 +117,10 @@ async fn main() -> ExitCode {
     let shutdown = Arc::new(Shutdown::default());
     watch_signals(shutdown.clone());
     let (run, result, columns, what) = match cli.command {
-        Command::Backup { until_idle, component } => {
+        Command::Backup {
+            until_idle,
+            component,
+        } => {
             let component = component.unwrap_or_else(|| app::default_component(Kind::Backup));
             let (run, result) = app::backup(&settings, &component, until_idle, shutdown).await;
             (run, result, BACKUP_COLUMNS, "Backup")
@@ -115,7 +134,10 @@ async fn main() -> ExitCode {
     };
     if let Some(run) = &run {
         println!("{what} stats:\n{}", run.stats.table(columns));
-        println!("{what} finished after {:.2}s", run.started.elapsed().as_secs_f64());
+        println!(
+            "{what} finished after {:.2}s",
+            run.started.elapsed().as_secs_f64()
+        );
     }
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -39,7 +39,9 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { memory_bytes: 128 << 20 }
+        Limits {
+            memory_bytes: 128 << 20,
+        }
     }
 }
 

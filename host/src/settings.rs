@@ -11,7 +11,11 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub enum SettingsError {
     #[error("setting {key} = {value:?} is not a valid {expected}")]
-    Invalid { key: String, value: String, expected: &'static str },
+    Invalid {
+        key: String,
+        value: String,
+        expected: &'static str,
+    },
     #[error("bad sources load: {0}")]
     Sources(String),
 }
@@ -138,7 +142,10 @@ fn collect(env: &HashMap<String, String>) -> BTreeMap<String, String> {
     for (style, sep) in [("BK.", "."), ("BK__", "__")] {
         for (k, v) in env {
             if let Some(rest) = k.strip_prefix(style) {
-                out.insert(rest.split(sep).collect::<Vec<_>>().join(".").to_lowercase(), v.clone());
+                out.insert(
+                    rest.split(sep).collect::<Vec<_>>().join(".").to_lowercase(),
+                    v.clone(),
+                );
             }
         }
     }
@@ -146,7 +153,11 @@ fn collect(env: &HashMap<String, String>) -> BTreeMap<String, String> {
 }
 
 fn parse_num<T: std::str::FromStr>(key: &str, v: &str) -> Result<T, SettingsError> {
-    v.trim().parse().map_err(|_| SettingsError::Invalid { key: key.into(), value: v.into(), expected: "number" })
+    v.trim().parse().map_err(|_| SettingsError::Invalid {
+        key: key.into(),
+        value: v.into(),
+        expected: "number",
+    })
 }
 
 /// Go's `strconv.ParseBool`.
@@ -154,7 +165,11 @@ fn parse_bool(key: &str, v: &str) -> Result<bool, SettingsError> {
     match v.trim() {
         "1" | "t" | "T" | "TRUE" | "true" | "True" => Ok(true),
         "0" | "f" | "F" | "FALSE" | "false" | "False" | "" => Ok(false),
-        _ => Err(SettingsError::Invalid { key: key.into(), value: v.into(), expected: "boolean" }),
+        _ => Err(SettingsError::Invalid {
+            key: key.into(),
+            value: v.into(),
+            expected: "boolean",
+        }),
     }
 }
 
@@ -162,8 +177,13 @@ pub fn parse_sources(yaml: &str) -> Result<BTreeMap<String, SourceConfig>, Setti
     if yaml.trim().is_empty() {
         return Ok(BTreeMap::new());
     }
-    let file: SourcesFile = serde_yaml_ng::from_str(yaml).map_err(|e| SettingsError::Sources(e.to_string()))?;
-    Ok(file.sources.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect())
+    let file: SourcesFile =
+        serde_yaml_ng::from_str(yaml).map_err(|e| SettingsError::Sources(e.to_string()))?;
+    Ok(file
+        .sources
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect())
 }
 
 impl Settings {
@@ -190,7 +210,9 @@ impl Settings {
                 "external_backup.bucket" => s.s3_bucket = v,
                 "stream_channel_size" => s.stream_channel_size = parse_num(k, &v)?,
                 "checkpoint_binary_count" => s.checkpoint_binary_count = parse_num(k, &v)?,
-                "consecutive_backup_stream_failures" => s.consecutive_backup_stream_failures = parse_num(k, &v)?,
+                "consecutive_backup_stream_failures" => {
+                    s.consecutive_backup_stream_failures = parse_num(k, &v)?
+                }
                 "retry_count" => s.retry_count = parse_num(k, &v)?,
                 "retry_average_delay_ms" => s.retry_average_delay_ms = parse_num(k, &v)?,
                 "stream_routine_count" => s.stream_routine_count = parse_num(k, &v)?,
@@ -199,13 +221,21 @@ impl Settings {
                 "deployment_key" => s.deployment_key = v,
                 "sources" => s.sources = parse_sources(&v)?,
                 "event_batch_size" => s.event_batch_size = parse_num(k, &v)?,
-                "restore_skip_existing_streams" => s.restore_skip_existing_streams = parse_bool(k, &v)?,
+                "restore_skip_existing_streams" => {
+                    s.restore_skip_existing_streams = parse_bool(k, &v)?
+                }
                 "local_store.dir" => s.local_store_dir = Some(PathBuf::from(v)),
                 "fetch_deadline_secs" => s.fetch_deadline_secs = parse_num(k, &v)?,
                 "flush_interval_ms" => s.flush_interval_ms = parse_num(k, &v)?,
                 "dedupe_capacity" => s.dedupe_capacity = parse_num(k, &v)?,
-                k if KEYS.contains(&k) => warnings.push(format!("setting BK.{} is accepted but not used yet", k.to_uppercase())),
-                _ => warnings.push(format!("WARNING unknown config option supplied (check spelling): BK.{}", key.to_uppercase())),
+                k if KEYS.contains(&k) => warnings.push(format!(
+                    "setting BK.{} is accepted but not used yet",
+                    k.to_uppercase()
+                )),
+                _ => warnings.push(format!(
+                    "WARNING unknown config option supplied (check spelling): BK.{}",
+                    key.to_uppercase()
+                )),
             }
         }
         Ok((s, warnings))
@@ -213,7 +243,11 @@ impl Settings {
 
     /// Sources to back up: configured and not excluded, in name order.
     pub fn backup_sources(&self) -> Vec<String> {
-        self.sources.iter().filter(|(_, c)| !c.exclude_from_backup).map(|(n, _)| n.clone()).collect()
+        self.sources
+            .iter()
+            .filter(|(_, c)| !c.exclude_from_backup)
+            .map(|(n, _)| n.clone())
+            .collect()
     }
 
     pub fn events_bucket(&self) -> String {
@@ -232,21 +266,40 @@ impl Settings {
             ("BK__DISPATCHER_EVENTS", self.dispatcher_events.clone()),
             ("BK__DISPATCHER_STREAMS", self.dispatcher_streams.clone()),
             ("BK__EXTERNAL_BACKUP__ENDPOINT", self.s3_endpoint.clone()),
-            ("BK__EXTERNAL_BACKUP__ACCESS_KEY", self.s3_access_key.clone()),
-            ("BK__EXTERNAL_BACKUP__SECRET_KEY", self.s3_secret_key.clone()),
+            (
+                "BK__EXTERNAL_BACKUP__ACCESS_KEY",
+                self.s3_access_key.clone(),
+            ),
+            (
+                "BK__EXTERNAL_BACKUP__SECRET_KEY",
+                self.s3_secret_key.clone(),
+            ),
             ("BK__EXTERNAL_BACKUP__REGION", self.s3_region.clone()),
             ("BK__EXTERNAL_BACKUP__BUCKET", self.s3_bucket.clone()),
-            ("BK__LOCAL_DATA__ROOTDIR", self.local_data_rootdir.display().to_string()),
+            (
+                "BK__LOCAL_DATA__ROOTDIR",
+                self.local_data_rootdir.display().to_string(),
+            ),
             ("BK__EVENT_BATCH_SIZE", self.event_batch_size.to_string()),
-            ("BK__STREAM_ROUTINE_COUNT", self.stream_routine_count.to_string()),
+            (
+                "BK__STREAM_ROUTINE_COUNT",
+                self.stream_routine_count.to_string(),
+            ),
             ("BK__RETRY_COUNT", self.retry_count.to_string()),
-            ("BK__SOURCES", format!("{:?}", self.sources.keys().collect::<Vec<_>>())),
+            (
+                "BK__SOURCES",
+                format!("{:?}", self.sources.keys().collect::<Vec<_>>()),
+            ),
         ];
         let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
         rows.iter()
             .map(|(k, v)| {
                 let lower = k.to_lowercase();
-                let shown = if ["secret", "access_key", "password", "aes_key"].iter().any(|m| lower.contains(m)) && !v.is_empty() {
+                let shown = if ["secret", "access_key", "password", "aes_key"]
+                    .iter()
+                    .any(|m| lower.contains(m))
+                    && !v.is_empty()
+                {
                     "****".to_string()
                 } else if v.len() > 100 {
                     format!("len({})", v.len())
@@ -265,14 +318,25 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn defaults_match_the_original() {
         let (s, warnings) = Settings::from_map(&HashMap::new()).unwrap();
         assert!(warnings.is_empty());
-        assert_eq!((s.event_batch_size, s.stream_routine_count, s.stream_channel_size, s.retry_count), (1000, 20, 500, 5));
+        assert_eq!(
+            (
+                s.event_batch_size,
+                s.stream_routine_count,
+                s.stream_channel_size,
+                s.retry_count
+            ),
+            (1000, 20, 500, 5)
+        );
         assert_eq!(s.events_bucket(), "azul-backup-1-events");
         assert_eq!(s.streams_bucket(), "azul-backup-1-streams");
         assert_eq!(s.local_data_rootdir, PathBuf::from("/tmp/azul_recovery"));
@@ -285,26 +349,39 @@ mod tests {
             ("BK__EXTERNAL_BACKUP__ENDPOINT", "s3:9000"),
             ("BK__EVENT_BATCH_SIZE", "20"),
             ("BK__BACKUP_IDD", "2"),
-            ("BK__SOURCES", "sources:\n  samples: {}\n  testing:\n    exclude_from_backup: true\n"),
+            (
+                "BK__SOURCES",
+                "sources:\n  samples: {}\n  testing:\n    exclude_from_backup: true\n",
+            ),
         ]))
         .unwrap();
         assert_eq!(s.dispatcher_events, "http://a");
         assert_eq!(s.s3_endpoint, "s3:9000");
         assert_eq!(s.event_batch_size, 20);
         assert_eq!(s.backup_sources(), vec!["samples".to_string()]);
-        assert_eq!(warnings, vec!["WARNING unknown config option supplied (check spelling): BK.BACKUP_IDD".to_string()]);
+        assert_eq!(
+            warnings,
+            vec![
+                "WARNING unknown config option supplied (check spelling): BK.BACKUP_IDD"
+                    .to_string()
+            ]
+        );
     }
 
     #[test]
     fn bad_values_are_named() {
         let err = Settings::from_map(&env(&[("BK__RETRY_COUNT", "five")])).unwrap_err();
-        assert_eq!(err.to_string(), "setting retry_count = \"five\" is not a valid number");
+        assert_eq!(
+            err.to_string(),
+            "setting retry_count = \"five\" is not a valid number"
+        );
         assert!(Settings::from_map(&env(&[("BK__SOURCES", "sources: [")])).is_err());
     }
 
     #[test]
     fn secrets_are_masked() {
-        let (s, _) = Settings::from_map(&env(&[("BK__EXTERNAL_BACKUP__SECRET_KEY", "hunter2")])).unwrap();
+        let (s, _) =
+            Settings::from_map(&env(&[("BK__EXTERNAL_BACKUP__SECRET_KEY", "hunter2")])).unwrap();
         assert!(s.table().contains("****"));
         assert!(!s.table().contains("hunter2"));
     }

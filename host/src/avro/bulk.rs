@@ -20,7 +20,10 @@ fn read_long(buf: &[u8], pos: &mut usize) -> Result<i64, CodecError> {
             return Ok((value >> 1) as i64 ^ -((value & 1) as i64));
         }
     }
-    Err(CodecError::Malformed { offset: *pos, reason: "varint longer than 10 bytes".into() })
+    Err(CodecError::Malformed {
+        offset: *pos,
+        reason: "varint longer than 10 bytes".into(),
+    })
 }
 
 pub(crate) fn write_long(out: &mut Vec<u8>, v: i64) {
@@ -57,11 +60,12 @@ pub fn decode_bulk(model: Model, bytes: &[u8]) -> Result<Vec<DecodedEvent>, Code
         for _ in 0..count {
             let start = pos;
             let mut reader = &bytes[pos..];
-            let value = from_avro_datum(schema, &mut reader, None).map_err(|e| CodecError::BadEvent {
-                model,
-                index: events.len(),
-                reason: e.to_string(),
-            })?;
+            let value =
+                from_avro_datum(schema, &mut reader, None).map_err(|e| CodecError::BadEvent {
+                    model,
+                    index: events.len(),
+                    reason: e.to_string(),
+                })?;
             pos = bytes.len() - reader.len();
             events.push(fields::describe(model, bytes[start..pos].to_vec(), &value));
         }
@@ -102,7 +106,11 @@ pub fn encode_event(model: Model, value: Value) -> Result<Vec<u8>, CodecError> {
 pub fn describe_raw(model: Model, raw: &[u8]) -> Result<DecodedEvent, CodecError> {
     let mut reader = raw;
     let value = from_avro_datum(schema::event_schema(model), &mut reader, None).map_err(|e| {
-        CodecError::BadEvent { model, index: 0, reason: e.to_string() }
+        CodecError::BadEvent {
+            model,
+            index: 0,
+            reason: e.to_string(),
+        }
     })?;
     Ok(fields::describe(model, raw.to_vec(), &value))
 }

@@ -36,7 +36,9 @@ pub(crate) fn get_array<'a>(value: &'a Value, name: &str) -> &'a [Value] {
 
 /// Build the summary of one decoded event.
 pub(crate) fn describe(model: Model, raw: Vec<u8>, value: &Value) -> DecodedEvent {
-    let source = get(value, "source").and_then(|s| get_str(s, "name")).map(str::to_string);
+    let source = get(value, "source")
+        .and_then(|s| get_str(s, "name"))
+        .map(str::to_string);
     let action = get_str(value, "action").map(str::to_string);
     let invalid = validate::check(model, value);
     let streams = match (model, &source, &invalid) {

@@ -111,5 +111,12 @@ pub enum CodecError {
     #[error("avro bulk is truncated or malformed at byte {offset}: {reason}")]
     Malformed { offset: usize, reason: String },
     #[error("avro event {index} does not match the {model} schema: {reason}")]
-    BadEvent { model: Model, index: usize, reason: String },
+    BadEvent {
+        model: Model,
+        index: usize,
+        reason: String,
+    },
 }
+
+#[cfg(test)]
+mod tests;

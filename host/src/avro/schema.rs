@@ -38,7 +38,10 @@ fn array_of(items: Value) -> Value {
 }
 
 fn author() -> Value {
-    record("EventAuthor", strings(&["name", "version", "category", "security"]))
+    record(
+        "EventAuthor",
+        strings(&["name", "version", "category", "security"]),
+    )
 }
 
 /// A path node; `author` is a reference when EventAuthor is already defined.
@@ -81,14 +84,32 @@ fn binary_entity() -> Value {
     let mut feature = strings(&["name", "value", "type", "label"]);
     feature.push(field("size", size8("feature_size")));
     feature.push(field("offset", size8("datastream_offset")));
-    fields.push(field("features", array_of(record("BinaryEntityFeature", feature))));
-    let mut stream = vec![field("identify_version", json!("long")), field("label", json!("string"))];
+    fields.push(field(
+        "features",
+        array_of(record("BinaryEntityFeature", feature)),
+    ));
+    let mut stream = vec![
+        field("identify_version", json!("long")),
+        field("label", json!("string")),
+    ];
     stream.push(field("size", size8("datastream_size")));
     stream.extend(strings(&[
-        "sha512", "sha256", "sha1", "md5", "ssdeep", "tlsh", "mime", "magic", "file_format", "file_extension",
+        "sha512",
+        "sha256",
+        "sha1",
+        "md5",
+        "ssdeep",
+        "tlsh",
+        "mime",
+        "magic",
+        "file_format",
+        "file_extension",
         "language",
     ]));
-    fields.push(field("datastreams", array_of(record("BinaryEntityDatastream", stream))));
+    fields.push(field(
+        "datastreams",
+        array_of(record("BinaryEntityDatastream", stream)),
+    ));
     record("BinaryEntity", fields)
 }
 
@@ -108,7 +129,10 @@ fn binary_event(author: Value) -> Value {
     fields.push(field("entity", binary_entity()));
     fields.extend(strings(&["action", "dequeued"]));
     fields.push(field("retries", json!("long")));
-    let flags = ["bypass_cache", "expedite", "retry"].iter().map(|n| field(n, json!("boolean"))).collect();
+    let flags = ["bypass_cache", "expedite", "retry"]
+        .iter()
+        .map(|n| field(n, json!("boolean")))
+        .collect();
     fields.push(field("flags", record("BinaryFlags", flags)));
     fields.push(field("track_source_references", json!("string")));
     fields.push(field("track_links", array_of(json!("string"))));
@@ -131,14 +155,26 @@ fn insert_event() -> Value {
 
 fn delete_event() -> Value {
     let mut fields = envelope(author());
-    let submission = vec![field("track_source_references", json!("string")), field("timestamp", micros())];
-    let by_author = vec![field("track_author", json!("string")), field("timestamp", micros())];
+    let submission = vec![
+        field("track_source_references", json!("string")),
+        field("timestamp", micros()),
+    ];
+    let by_author = vec![
+        field("track_author", json!("string")),
+        field("timestamp", micros()),
+    ];
     let entity = vec![
         field("reason", json!("string")),
         field("submission", record("DeleteEntitySubmission", submission)),
         field("author", record("DeleteEntityAuthor", by_author)),
         field("link", record("DeleteEntityLink", strings(&["track_link"]))),
-        field("ids", record("DeleteEntityIDs", vec![field("ids", array_of(json!("string")))])),
+        field(
+            "ids",
+            record(
+                "DeleteEntityIDs",
+                vec![field("ids", array_of(json!("string")))],
+            ),
+        ),
     ];
     fields.push(field("entity", record("DeleteEntity", entity)));
     fields.push(field("action", json!("string")));
@@ -164,7 +200,10 @@ fn plugin_event() -> Value {
     let mut feature = strings(&["name", "type", "desc"]);
     feature.push(field("tags", array_of(json!("string"))));
     let mut entity = strings(&["name", "version", "category", "contact", "description"]);
-    entity.push(field("features", array_of(record("PluginEntityFeature", feature))));
+    entity.push(field(
+        "features",
+        array_of(record("PluginEntityFeature", feature)),
+    ));
     entity.push(field("security", json!("string")));
     entity.push(field("config", map_of_strings()));
     fields.push(field("entity", record("PluginEntity", entity)));
@@ -192,7 +231,11 @@ fn retrohunt_event() -> Value {
     let mut fields = envelope(author());
     fields.push(field("entity", json!("bytes")));
     fields.push(field("action", json!("string")));
-    let source = vec![field("submitter", json!("string")), field("security", json!("string")), field("timestamp", micros())];
+    let source = vec![
+        field("submitter", json!("string")),
+        field("security", json!("string")),
+        field("timestamp", micros()),
+    ];
     fields.push(field("source", record("RetrohuntSource", source)));
     record("RetrohuntEvent", fields)
 }

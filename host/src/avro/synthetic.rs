@@ -21,11 +21,22 @@ impl Zeroes {
                 let kind = o.get("type").and_then(Json::as_str).unwrap_or_default();
                 let logical = o.get("logicalType").and_then(Json::as_str);
                 let value = match (kind, logical) {
-                    ("long", Some("timestamp-micros")) => Value::TimestampMicros(GO_ZERO_TIME_MICROS),
+                    ("long", Some("timestamp-micros")) => {
+                        Value::TimestampMicros(GO_ZERO_TIME_MICROS)
+                    }
                     ("record", _) => Value::Record(
                         o["fields"]
                             .as_array()
-                            .map(|fs| fs.iter().map(|f| (f["name"].as_str().unwrap_or_default().to_string(), self.of(&f["type"]))).collect())
+                            .map(|fs| {
+                                fs.iter()
+                                    .map(|f| {
+                                        (
+                                            f["name"].as_str().unwrap_or_default().to_string(),
+                                            self.of(&f["type"]),
+                                        )
+                                    })
+                                    .collect()
+                            })
                             .unwrap_or_default(),
                     ),
                     ("fixed", _) => Value::Fixed(8, vec![0; 8]),
@@ -68,9 +79,15 @@ pub struct EventDraft {
 
 impl EventDraft {
     pub fn new(model: Model) -> Self {
-        let mut zeroes = Zeroes { named: HashMap::new() };
+        let mut zeroes = Zeroes {
+            named: HashMap::new(),
+        };
         let value = zeroes.of(&schema::event_schema_json(model));
-        let mut draft = EventDraft { model, value, zeroes };
+        let mut draft = EventDraft {
+            model,
+            value,
+            zeroes,
+        };
         draft.set("model_version", Value::Long(super::CURRENT_MODEL_VERSION));
         draft
     }
@@ -150,7 +167,11 @@ pub fn binary_event(b: &SyntheticBinary) -> Result<Vec<u8>, CodecError> {
     set_path(&mut node, "author", author.clone());
     set_path(&mut node, "action", Value::String(b.action.clone()));
     set_path(&mut node, "sha256", Value::String(b.sha256.clone()));
-    set_path(&mut node, "timestamp", Value::TimestampMicros(b.timestamp_micros));
+    set_path(
+        &mut node,
+        "timestamp",
+        Value::TimestampMicros(b.timestamp_micros),
+    );
     let streams = b
         .streams
         .iter()
@@ -168,7 +189,10 @@ pub fn binary_event(b: &SyntheticBinary) -> Result<Vec<u8>, CodecError> {
         .set_str("action", &b.action)
         .set_str("source.name", &b.source)
         .set("source.path", Value::Array(vec![node]))
-        .set("source.timestamp", Value::TimestampMicros(b.timestamp_micros))
+        .set(
+            "source.timestamp",
+            Value::TimestampMicros(b.timestamp_micros),
+        )
         .set_str("entity.sha256", &b.sha256)
         .set("entity.info", Value::Bytes(b"{}".to_vec()))
         .set("entity.datastreams", Value::Array(streams));
@@ -176,7 +200,12 @@ pub fn binary_event(b: &SyntheticBinary) -> Result<Vec<u8>, CodecError> {
 }
 
 /// Encode a synthetic `insert` event (a child added under `parent_sha256`).
-pub fn insert_event(kafka_key: &str, timestamp_micros: i64, parent_sha256: &str, child_sha256: &str) -> Result<Vec<u8>, CodecError> {
+pub fn insert_event(
+    kafka_key: &str,
+    timestamp_micros: i64,
+    parent_sha256: &str,
+    child_sha256: &str,
+) -> Result<Vec<u8>, CodecError> {
     let mut d = EventDraft::new(Model::Insert);
     d.set_str("kafka_key", kafka_key)
         .set("timestamp", Value::TimestampMicros(timestamp_micros))
@@ -187,18 +216,28 @@ pub fn insert_event(kafka_key: &str, timestamp_micros: i64, parent_sha256: &str,
         .set_str("entity.child_history.sha256", child_sha256)
         .set_str("entity.child_history.action", "extracted")
         .set_str("entity.child_history.author.name", "synthetic-inserter")
-        .set("entity.child_history.timestamp", Value::TimestampMicros(timestamp_micros));
+        .set(
+            "entity.child_history.timestamp",
+            Value::TimestampMicros(timestamp_micros),
+        );
     d.encode()
 }
 
 /// Encode a synthetic `delete` event (a submission deleted).
-pub fn delete_event(kafka_key: &str, timestamp_micros: i64, track_source_references: &str) -> Result<Vec<u8>, CodecError> {
+pub fn delete_event(
+    kafka_key: &str,
+    timestamp_micros: i64,
+    track_source_references: &str,
+) -> Result<Vec<u8>, CodecError> {
     let mut d = EventDraft::new(Model::Delete);
     d.set_str("kafka_key", kafka_key)
         .set("timestamp", Value::TimestampMicros(timestamp_micros))
         .set_str("author.name", "synthetic-deleter")
         .set_str("action", "submission")
         .set_str("entity.reason", "deleted via metastore api")
-        .set_str("entity.submission.track_source_references", track_source_references);
+        .set_str(
+            "entity.submission.track_source_references",
+            track_source_references,
+        );
     d.encode()
 }

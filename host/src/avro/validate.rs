@@ -29,7 +29,9 @@ const LABELS: [&str; 16] = [
 ];
 
 fn non_empty(value: Option<&Value>, name: &str) -> bool {
-    value.and_then(|v| get_str(v, name)).is_some_and(|s| !s.is_empty())
+    value
+        .and_then(|v| get_str(v, name))
+        .is_some_and(|s| !s.is_empty())
 }
 
 /// Why `value` (an event of `model`) is invalid, or `None` when it is valid.
@@ -79,8 +81,13 @@ fn check_binary(value: &Value) -> Option<String> {
             return Some("enriched is only allowed on the last path node".into());
         }
     }
-    let streams = get(value, "entity").map(|e| get_array(e, "datastreams")).unwrap_or_default();
-    let labels: Vec<&str> = streams.iter().map(|d| get_str(d, "label").unwrap_or_default()).collect();
+    let streams = get(value, "entity")
+        .map(|e| get_array(e, "datastreams"))
+        .unwrap_or_default();
+    let labels: Vec<&str> = streams
+        .iter()
+        .map(|d| get_str(d, "label").unwrap_or_default())
+        .collect();
     if let Some(bad) = labels.iter().find(|l| !LABELS.contains(l)) {
         return Some(format!("invalid datastream label {bad:?}"));
     }
@@ -88,7 +95,9 @@ fn check_binary(value: &Value) -> Option<String> {
     match action {
         "enriched" if !labels.is_empty() => Some("enriched events must have no datastreams".into()),
         "mapped" if has_content => Some("mapped events must not have a content stream".into()),
-        "sourced" | "extracted" | "augmented" if !has_content => Some(format!("{action} events need a content stream")),
+        "sourced" | "extracted" | "augmented" if !has_content => {
+            Some(format!("{action} events need a content stream"))
+        }
         "augmented" if labels.iter().all(|l| *l == "content") => {
             Some("augmented events need a stream besides content".into())
         }

@@ -17,10 +17,14 @@ pub struct EventBatch {
 
 /// Timestamp and key of the last valid event, in order (the original's bundle naming).
 pub fn last_valid(events: &[DecodedEvent]) -> Option<EventMark> {
-    events.iter().rev().find(|e| e.is_valid()).map(|e| EventMark {
-        timestamp: rfc3339_nano(e.timestamp_micros),
-        kafka_key: e.kafka_key.clone(),
-    })
+    events
+        .iter()
+        .rev()
+        .find(|e| e.is_valid())
+        .map(|e| EventMark {
+            timestamp: rfc3339_nano(e.timestamp_micros),
+            kafka_key: e.kafka_key.clone(),
+        })
 }
 
 /// One request per datastream of every valid binary event.
@@ -30,7 +34,11 @@ pub fn stream_requests(events: &[DecodedEvent]) -> Vec<StreamRequest> {
         .flat_map(|e| {
             e.streams.iter().map(|s| StreamRequest {
                 event_id: e.kafka_key.clone(),
-                stream: StreamRef { source: s.source.clone(), label: s.label.clone(), sha256: s.sha256.clone() },
+                stream: StreamRef {
+                    source: s.source.clone(),
+                    label: s.label.clone(),
+                    sha256: s.sha256.clone(),
+                },
             })
         })
         .collect()
@@ -49,17 +57,28 @@ impl types::HostEventBatch for HostState {
         Ok(invalid_count(&self.table.get(&this)?.events))
     }
 
-    async fn last_valid(&mut self, this: Resource<EventBatch>) -> wasmtime::Result<Option<EventMark>> {
+    async fn last_valid(
+        &mut self,
+        this: Resource<EventBatch>,
+    ) -> wasmtime::Result<Option<EventMark>> {
         Ok(last_valid(&self.table.get(&this)?.events))
     }
 
-    async fn stream_requests(&mut self, this: Resource<EventBatch>) -> wasmtime::Result<Vec<StreamRequest>> {
+    async fn stream_requests(
+        &mut self,
+        this: Resource<EventBatch>,
+    ) -> wasmtime::Result<Vec<StreamRequest>> {
         Ok(stream_requests(&self.table.get(&this)?.events))
     }
 
     async fn info(&mut self, this: Resource<EventBatch>) -> wasmtime::Result<types::FetchInfo> {
         let i = &self.table.get(&this)?.info;
-        Ok(types::FetchInfo { ready: i.ready, paused: i.paused, filtered: i.filtered, fetched: i.fetched })
+        Ok(types::FetchInfo {
+            ready: i.ready,
+            paused: i.paused,
+            filtered: i.filtered,
+            fetched: i.fetched,
+        })
     }
 
     async fn drop(&mut self, this: Resource<EventBatch>) -> wasmtime::Result<()> {

@@ -12,7 +12,10 @@ use crate::runtime::bindings::types;
 /// Where a body's bytes are.
 pub enum Body {
     /// A dispatcher download not yet read.
-    Download { response: reqwest::Response, sha256: String },
+    Download {
+        response: reqwest::Response,
+        sha256: String,
+    },
     /// Decoded bytes in a temporary file (deleted on drop).
     File { path: TempPath, len: u64 },
 }
@@ -73,11 +76,17 @@ impl Spooler {
     fn new(dir: &std::path::Path, gzip: bool) -> std::io::Result<Self> {
         let file = std::io::BufWriter::new(tempfile::NamedTempFile::new_in(dir)?);
         let out = if gzip {
-            SpoolOut::Gzip(flate2::write::GzEncoder::new(file, flate2::Compression::fast()))
+            SpoolOut::Gzip(flate2::write::GzEncoder::new(
+                file,
+                flate2::Compression::fast(),
+            ))
         } else {
             SpoolOut::Plain(file)
         };
-        Ok(Spooler { hasher: sha2::Digest::new(), out })
+        Ok(Spooler {
+            hasher: sha2::Digest::new(),
+            out,
+        })
     }
 
     fn write(&mut self, chunk: &[u8]) -> std::io::Result<()> {
@@ -98,7 +107,11 @@ impl Spooler {
         let file = buffered.into_inner().map_err(|e| e.into_error())?;
         file.as_file().sync_data()?;
         let len = file.as_file().metadata()?.len();
-        Ok((file.into_temp_path(), len, hex::encode(sha2::Digest::finalize(self.hasher))))
+        Ok((
+            file.into_temp_path(),
+            len,
+            hex::encode(sha2::Digest::finalize(self.hasher)),
+        ))
     }
 }
 
@@ -110,12 +123,19 @@ pub async fn spool_download(
     dir: &std::path::Path,
 ) -> Result<(TempPath, u64), TransferError> {
     let mut spooler = Spooler::new(dir, gzip)?;
-    while let Some(chunk) = response.chunk().await.map_err(|e| TransferError::Download(e.to_string()))? {
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| TransferError::Download(e.to_string()))?
+    {
         spooler.write(&chunk)?;
     }
     let (path, len, actual) = spooler.finish()?;
     if !actual.eq_ignore_ascii_case(expected_sha256) {
-        return Err(TransferError::HashMismatch { expected: expected_sha256.to_string(), actual });
+        return Err(TransferError::HashMismatch {
+            expected: expected_sha256.to_string(),
+            actual,
+        });
     }
     Ok((path, len))
 }
@@ -138,7 +158,8 @@ pub async fn spool_reader(
         }
         match &mut decoder {
             Some(d) => {
-                d.write_all(&buf[..n]).map_err(|e| TransferError::BadGzip(e.to_string()))?;
+                d.write_all(&buf[..n])
+                    .map_err(|e| TransferError::BadGzip(e.to_string()))?;
                 spooler.write(d.get_ref())?;
                 d.get_mut().clear();
             }
@@ -146,7 +167,9 @@ pub async fn spool_reader(
         }
     }
     if let Some(d) = decoder {
-        let rest = d.finish().map_err(|e| TransferError::BadGzip(e.to_string()))?;
+        let rest = d
+            .finish()
+            .map_err(|e| TransferError::BadGzip(e.to_string()))?;
         spooler.write(&rest)?;
     }
     let (path, len, _) = spooler.finish()?;
@@ -156,5 +179,7 @@ pub async fn spool_reader(
 /// A re-sendable request body streamed from a file.
 pub async fn file_body(path: &std::path::Path) -> std::io::Result<reqwest::Body> {
     let file = tokio::fs::File::open(path).await?;
-    Ok(reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file)))
+    Ok(reqwest::Body::wrap_stream(
+        tokio_util::io::ReaderStream::new(file),
+    ))
 }

@@ -7,7 +7,10 @@ use crate::runtime::bindings::clock;
 
 impl clock::Host for HostState {
     async fn now_ms(&mut self) -> wasmtime::Result<u64> {
-        Ok(SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0))
+        Ok(SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0))
     }
 
     async fn monotonic_ms(&mut self) -> wasmtime::Result<u64> {

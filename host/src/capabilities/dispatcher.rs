@@ -31,14 +31,30 @@ pub(crate) fn dispatcher_error(e: DispatcherError) -> WitError {
 
 /// Check a guest-supplied stream reference before it becomes a URL or an object key.
 pub(crate) fn stream_ref(s: &types::StreamRef) -> Result<StreamRef, WitError> {
-    for (what, value) in [("source", &s.source), ("label", &s.label), ("sha256", &s.sha256)] {
-        validate_segment(value).map_err(|e| wit_error(ErrorKind::InvalidInput, format!("stream {what}: {e}"), false))?;
+    for (what, value) in [
+        ("source", &s.source),
+        ("label", &s.label),
+        ("sha256", &s.sha256),
+    ] {
+        validate_segment(value).map_err(|e| {
+            wit_error(
+                ErrorKind::InvalidInput,
+                format!("stream {what}: {e}"),
+                false,
+            )
+        })?;
     }
-    Ok(StreamRef { source: s.source.clone(), label: s.label.clone(), sha256: s.sha256.clone() })
+    Ok(StreamRef {
+        source: s.source.clone(),
+        label: s.label.clone(),
+        sha256: s.sha256.clone(),
+    })
 }
 
 fn parse_model(model: &str) -> Result<Model, WitError> {
-    model.parse().map_err(|e| wit_error(ErrorKind::InvalidInput, format!("{e}"), false))
+    model
+        .parse()
+        .map_err(|e| wit_error(ErrorKind::InvalidInput, format!("{e}"), false))
 }
 
 impl HostState {
@@ -54,57 +70,100 @@ impl HostState {
             deadline_secs: req.deadline_secs,
             deployment_key: req.deployment_key,
         };
-        let (info, raw) = self.run.dispatcher.fetch_events(&request).await.map_err(dispatcher_error)?;
+        let (info, raw) = self
+            .run
+            .dispatcher
+            .fetch_events(&request)
+            .await
+            .map_err(dispatcher_error)?;
         match decode_bulk(model, &raw) {
             Ok(events) => Ok(EventBatch { raw, events, info }),
             Err(e) => {
-                let name = format!("quarantine-{}-{}.avro", request.consumer, self.run.started.elapsed().as_nanos());
+                let name = format!(
+                    "quarantine-{}-{}.avro",
+                    request.consumer,
+                    self.run.started.elapsed().as_nanos()
+                );
                 let saved = self.run.statedir.write_atomic(&name, &raw);
                 tracing::error!(consumer = %request.consumer, file = %name, saved = saved.is_ok(), "undecodable event batch: {e}");
-                Err(wit_error(ErrorKind::Corrupt, format!("undecodable batch kept as {name}: {e}"), false))
+                Err(wit_error(
+                    ErrorKind::Corrupt,
+                    format!("undecodable batch kept as {name}: {e}"),
+                    false,
+                ))
             }
         }
     }
 
     async fn post_body(&mut self, content: Resource<Body>) -> Result<reqwest::Body, WitError> {
-        let body = self.table.delete(content).map_err(|e| wit_error(ErrorKind::InvalidInput, e.to_string(), false))?;
+        let body = self
+            .table
+            .delete(content)
+            .map_err(|e| wit_error(ErrorKind::InvalidInput, e.to_string(), false))?;
         let Some(path) = body.file_path() else {
-            return Err(wit_error(ErrorKind::InvalidInput, "only store bodies can be uploaded", false));
+            return Err(wit_error(
+                ErrorKind::InvalidInput,
+                "only store bodies can be uploaded",
+                false,
+            ));
         };
-        let request = file_body(&path).await.map_err(|e| wit_error(ErrorKind::Io, e.to_string(), false))?;
+        let request = file_body(&path)
+            .await
+            .map_err(|e| wit_error(ErrorKind::Io, e.to_string(), false))?;
         drop(body); // the open file keeps the data readable after the temp path is removed
         Ok(request)
     }
 }
 
 impl dispatcher::Host for HostState {
-    async fn fetch_events(&mut self, request: dispatcher::FetchRequest) -> wasmtime::Result<Result<Resource<EventBatch>, WitError>> {
+    async fn fetch_events(
+        &mut self,
+        request: dispatcher::FetchRequest,
+    ) -> wasmtime::Result<Result<Resource<EventBatch>, WitError>> {
         Ok(match self.fetch(request).await {
             Ok(batch) => Ok(self.table.push(batch)?),
             Err(e) => Err(e),
         })
     }
 
-    async fn open_stream(&mut self, stream: types::StreamRef) -> wasmtime::Result<Result<Resource<Body>, WitError>> {
+    async fn open_stream(
+        &mut self,
+        stream: types::StreamRef,
+    ) -> wasmtime::Result<Result<Resource<Body>, WitError>> {
         let s = match stream_ref(&stream) {
             Ok(s) => s,
             Err(e) => return Ok(Err(e)),
         };
         Ok(match self.run.dispatcher.open_stream(&s).await {
-            Ok(response) => Ok(self.table.push(Body::Download { response, sha256: s.sha256 })?),
+            Ok(response) => Ok(self.table.push(Body::Download {
+                response,
+                sha256: s.sha256,
+            })?),
             Err(e) => Err(dispatcher_error(e)),
         })
     }
 
-    async fn stream_exists(&mut self, stream: types::StreamRef) -> wasmtime::Result<Result<bool, WitError>> {
+    async fn stream_exists(
+        &mut self,
+        stream: types::StreamRef,
+    ) -> wasmtime::Result<Result<bool, WitError>> {
         let s = match stream_ref(&stream) {
             Ok(s) => s,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(self.run.dispatcher.stream_exists(&s).await.map_err(dispatcher_error))
+        Ok(self
+            .run
+            .dispatcher
+            .stream_exists(&s)
+            .await
+            .map_err(dispatcher_error))
     }
 
-    async fn post_stream(&mut self, stream: types::StreamRef, content: Resource<Body>) -> wasmtime::Result<Result<(), WitError>> {
+    async fn post_stream(
+        &mut self,
+        stream: types::StreamRef,
+        content: Resource<Body>,
+    ) -> wasmtime::Result<Result<(), WitError>> {
         let s = match stream_ref(&stream) {
             Ok(s) => s,
             Err(e) => return Ok(Err(e)),
@@ -113,10 +172,19 @@ impl dispatcher::Host for HostState {
             Ok(b) => b,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(self.run.dispatcher.post_stream(&s, body).await.map_err(dispatcher_error))
+        Ok(self
+            .run
+            .dispatcher
+            .post_stream(&s, body)
+            .await
+            .map_err(dispatcher_error))
     }
 
-    async fn post_events(&mut self, model: String, bulk: Resource<Body>) -> wasmtime::Result<Result<PostResult, WitError>> {
+    async fn post_events(
+        &mut self,
+        model: String,
+        bulk: Resource<Body>,
+    ) -> wasmtime::Result<Result<PostResult, WitError>> {
         let model = match parse_model(&model) {
             Ok(m) => m,
             Err(e) => return Ok(Err(e)),
@@ -125,10 +193,21 @@ impl dispatcher::Host for HostState {
             Ok(b) => b,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(self.run.dispatcher.post_events(model, body).await.map_err(dispatcher_error).map(|r| PostResult {
-            total_ok: r.total_ok,
-            total_failures: r.total_failures,
-            failures: r.failures.unwrap_or_default().into_iter().map(|f| f.error).collect(),
-        }))
+        Ok(self
+            .run
+            .dispatcher
+            .post_events(model, body)
+            .await
+            .map_err(dispatcher_error)
+            .map(|r| PostResult {
+                total_ok: r.total_ok,
+                total_failures: r.total_failures,
+                failures: r
+                    .failures
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|f| f.error)
+                    .collect(),
+            }))
     }
 }

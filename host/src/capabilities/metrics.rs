@@ -15,12 +15,20 @@ pub struct Stats {
 impl Stats {
     pub fn add(&self, source: &str, stat: &str, delta: u64) {
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        *counts.entry(source.to_string()).or_default().entry(stat.to_string()).or_default() += delta;
+        *counts
+            .entry(source.to_string())
+            .or_default()
+            .entry(stat.to_string())
+            .or_default() += delta;
     }
 
     pub fn get(&self, source: &str, stat: &str) -> u64 {
         let counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
-        counts.get(source).and_then(|s| s.get(stat)).copied().unwrap_or(0)
+        counts
+            .get(source)
+            .and_then(|s| s.get(stat))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Sum of `stat` over all sources.
@@ -30,22 +38,43 @@ impl Stats {
     }
 
     pub fn snapshot(&self) -> BTreeMap<String, BTreeMap<String, u64>> {
-        self.counts.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.counts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// A space-aligned table with one row per source and the given columns.
     pub fn table(&self, columns: &[&str]) -> String {
         let snap = self.snapshot();
-        let mut rows = vec![std::iter::once("source".to_string()).chain(columns.iter().map(|c| c.to_string())).collect::<Vec<_>>()];
+        let mut rows = vec![
+            std::iter::once("source".to_string())
+                .chain(columns.iter().map(|c| c.to_string()))
+                .collect::<Vec<_>>(),
+        ];
         for (source, stats) in &snap {
             let row = std::iter::once(source.clone())
-                .chain(columns.iter().map(|c| stats.get(*c).copied().unwrap_or(0).to_string()))
+                .chain(
+                    columns
+                        .iter()
+                        .map(|c| stats.get(*c).copied().unwrap_or(0).to_string()),
+                )
                 .collect();
             rows.push(row);
         }
-        let widths: Vec<usize> = (0..=columns.len()).map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0)).collect();
+        let widths: Vec<usize> = (0..=columns.len())
+            .map(|i| rows.iter().map(|r| r[i].len()).max().unwrap_or(0))
+            .collect();
         rows.iter()
-            .map(|r| r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_string())
+            .map(|r| {
+                r.iter()
+                    .zip(&widths)
+                    .map(|(c, w)| format!("{c:<w$}"))
+                    .collect::<Vec<_>>()
+                    .join("  ")
+                    .trim_end()
+                    .to_string()
+            })
             .collect::<Vec<_>>()
             .join("\n")
     }

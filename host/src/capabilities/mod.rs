@@ -21,8 +21,8 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use crate::runtime::bindings::types::{Error as WitError, ErrorKind};
 use crate::run::RunContext;
+use crate::runtime::bindings::types::{Error as WitError, ErrorKind};
 
 /// Per-Store state: the sandbox (WASI without preopens, sockets or env), the resource
 /// table, limits, and this worker's view of the run.
@@ -37,9 +37,13 @@ pub struct HostState {
 
 impl HostState {
     pub fn new(run: Arc<RunContext>, cancelled: Arc<AtomicBool>) -> Self {
-        let limits = StoreLimitsBuilder::new().memory_size(run.limits.memory_bytes).build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(run.limits.memory_bytes)
+            .build();
         HostState {
-            wasi: wasmtime_wasi::WasiCtxBuilder::new().inherit_stderr().build(),
+            wasi: wasmtime_wasi::WasiCtxBuilder::new()
+                .inherit_stderr()
+                .build(),
             table: ResourceTable::new(),
             limits,
             run,
@@ -54,13 +58,20 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
 /// Build a WIT error value.
 pub(crate) fn wit_error(kind: ErrorKind, message: impl Into<String>, retryable: bool) -> WitError {
-    WitError { kind, message: message.into(), retryable }
+    WitError {
+        kind,
+        message: message.into(),
+        retryable,
+    }
 }
 
 /// Settings reach guests as arguments of `run`, not through an import.

@@ -38,9 +38,16 @@ impl QueueRegistry {
 }
 
 impl queues::HostQueue for HostState {
-    async fn send(&mut self, this: Resource<QueueHandle>, message: Vec<u8>) -> wasmtime::Result<Result<(), WitError>> {
+    async fn send(
+        &mut self,
+        this: Resource<QueueHandle>,
+        message: Vec<u8>,
+    ) -> wasmtime::Result<Result<(), WitError>> {
         let tx = self.table.get(&this)?.tx.clone(); // no table borrow across the await
-        Ok(tx.send(message).await.map_err(|_| wit_error(ErrorKind::Closed, "queue is closed", false)))
+        Ok(tx
+            .send(message)
+            .await
+            .map_err(|_| wit_error(ErrorKind::Closed, "queue is closed", false)))
     }
 
     async fn recv(&mut self, this: Resource<QueueHandle>) -> wasmtime::Result<Option<Vec<u8>>> {
@@ -64,7 +71,11 @@ impl queues::HostQueue for HostState {
 }
 
 impl queues::Host for HostState {
-    async fn open(&mut self, name: String, capacity: u32) -> wasmtime::Result<Resource<QueueHandle>> {
+    async fn open(
+        &mut self,
+        name: String,
+        capacity: u32,
+    ) -> wasmtime::Result<Resource<QueueHandle>> {
         let handle = self.run.queues.open(&name, capacity);
         Ok(self.table.push(handle)?)
     }

@@ -51,7 +51,10 @@ impl StateDir {
             && !name.contains(['/', '\\', '\0'])
             && !name.starts_with('.');
         if !ok {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, format!("invalid state file name {name:?}")));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid state file name {name:?}"),
+            ));
         }
         Ok(self.dir.join(name))
     }
@@ -75,7 +78,10 @@ impl StateDir {
     }
 
     pub fn append_line(&self, name: &str, line: &str) -> io::Result<()> {
-        let mut f = OpenOptions::new().create(true).append(true).open(self.path(name)?)?;
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path(name)?)?;
         f.write_all(format!("{}\n", line.trim_end_matches('\n')).as_bytes())?;
         f.sync_data()
     }
@@ -103,7 +109,11 @@ impl Spool {
     /// Open `path`, recovering every complete frame; a torn last frame (a crash during the
     /// append) is cut off.
     pub fn open(path: PathBuf, model: Model) -> io::Result<Self> {
-        let mut spool = Spool { path, model, events: Vec::new() };
+        let mut spool = Spool {
+            path,
+            model,
+            events: Vec::new(),
+        };
         let data = match File::open(&spool.path) {
             Ok(mut f) => {
                 let mut data = Vec::new();
@@ -117,12 +127,18 @@ impl Spool {
         while data.len() - pos >= FRAME_HEADER {
             let len = u32::from_le_bytes(data[pos..pos + 4].try_into().expect("4 bytes")) as usize;
             let crc = u32::from_le_bytes(data[pos + 4..pos + 8].try_into().expect("4 bytes"));
-            let Some(payload) = data.get(pos + FRAME_HEADER..pos + FRAME_HEADER + len) else { break };
+            let Some(payload) = data.get(pos + FRAME_HEADER..pos + FRAME_HEADER + len) else {
+                break;
+            };
             if crc32fast::hash(payload) != crc {
                 break;
             }
-            let events = decode_bulk(model, payload)
-                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{}: {e}", spool.path.display())))?;
+            let events = decode_bulk(model, payload).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{}: {e}", spool.path.display()),
+                )
+            })?;
             spool.events.extend(events);
             pos += FRAME_HEADER + len;
         }
@@ -137,7 +153,10 @@ impl Spool {
 
     /// Append a fetched bulk as one frame and fsync it.
     pub fn append(&mut self, raw_bulk: &[u8], events: &[DecodedEvent]) -> io::Result<()> {
-        let mut f = OpenOptions::new().create(true).append(true).open(&self.path)?;
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
         let mut frame = Vec::with_capacity(FRAME_HEADER + raw_bulk.len());
         frame.extend_from_slice(&(raw_bulk.len() as u32).to_le_bytes());
         frame.extend_from_slice(&crc32fast::hash(raw_bulk).to_le_bytes());
@@ -173,12 +192,20 @@ impl Spool {
 }
 
 pub(crate) fn io_error(e: io::Error) -> WitError {
-    let kind = if e.kind() == io::ErrorKind::InvalidInput { ErrorKind::InvalidInput } else { ErrorKind::Io };
+    let kind = if e.kind() == io::ErrorKind::InvalidInput {
+        ErrorKind::InvalidInput
+    } else {
+        ErrorKind::Io
+    };
     wit_error(kind, e.to_string(), false)
 }
 
 impl statedir::HostSpool for HostState {
-    async fn append(&mut self, this: Resource<Spool>, batch: Resource<EventBatch>) -> wasmtime::Result<Result<(), WitError>> {
+    async fn append(
+        &mut self,
+        this: Resource<Spool>,
+        batch: Resource<EventBatch>,
+    ) -> wasmtime::Result<Result<(), WitError>> {
         let batch = self.table.get(&batch)?;
         let (raw, events) = (batch.raw.clone(), batch.events.clone());
         let spool = self.table.get_mut(&this)?;
@@ -197,7 +224,10 @@ impl statedir::HostSpool for HostState {
         Ok(last_valid(&self.table.get(&this)?.events))
     }
 
-    async fn stream_requests(&mut self, this: Resource<Spool>) -> wasmtime::Result<Vec<StreamRequest>> {
+    async fn stream_requests(
+        &mut self,
+        this: Resource<Spool>,
+    ) -> wasmtime::Result<Vec<StreamRequest>> {
         Ok(stream_requests(&self.table.get(&this)?.events))
     }
 
@@ -212,12 +242,26 @@ impl statedir::HostSpool for HostState {
 }
 
 impl statedir::Host for HostState {
-    async fn open_spool(&mut self, name: String, model: String) -> wasmtime::Result<Result<Resource<Spool>, WitError>> {
+    async fn open_spool(
+        &mut self,
+        name: String,
+        model: String,
+    ) -> wasmtime::Result<Result<Resource<Spool>, WitError>> {
         let model: Model = match model.parse() {
             Ok(m) => m,
-            Err(e) => return Ok(Err(wit_error(ErrorKind::InvalidInput, format!("{e}"), false))),
+            Err(e) => {
+                return Ok(Err(wit_error(
+                    ErrorKind::InvalidInput,
+                    format!("{e}"),
+                    false,
+                )));
+            }
         };
-        let opened = self.run.statedir.path(&format!("{name}.spool")).and_then(|p| Spool::open(p, model));
+        let opened = self
+            .run
+            .statedir
+            .path(&format!("{name}.spool"))
+            .and_then(|p| Spool::open(p, model));
         Ok(match opened {
             Ok(spool) => Ok(self.table.push(spool)?),
             Err(e) => Err(io_error(e)),
@@ -228,12 +272,28 @@ impl statedir::Host for HostState {
         Ok(self.run.statedir.read(&name).map_err(io_error))
     }
 
-    async fn write_atomic(&mut self, name: String, content: String) -> wasmtime::Result<Result<(), WitError>> {
-        Ok(self.run.statedir.write_atomic(&name, content.as_bytes()).map_err(io_error))
+    async fn write_atomic(
+        &mut self,
+        name: String,
+        content: String,
+    ) -> wasmtime::Result<Result<(), WitError>> {
+        Ok(self
+            .run
+            .statedir
+            .write_atomic(&name, content.as_bytes())
+            .map_err(io_error))
     }
 
-    async fn append_line(&mut self, name: String, line: String) -> wasmtime::Result<Result<(), WitError>> {
-        Ok(self.run.statedir.append_line(&name, &line).map_err(io_error))
+    async fn append_line(
+        &mut self,
+        name: String,
+        line: String,
+    ) -> wasmtime::Result<Result<(), WitError>> {
+        Ok(self
+            .run
+            .statedir
+            .append_line(&name, &line)
+            .map_err(io_error))
     }
 
     async fn remove(&mut self, name: String) -> wasmtime::Result<Result<(), WitError>> {

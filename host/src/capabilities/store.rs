@@ -30,7 +30,9 @@ pub(crate) fn store_error(e: StoreError) -> WitError {
 fn transfer_error(e: TransferError) -> WitError {
     match e {
         TransferError::Download(m) => wit_error(ErrorKind::Transient, m, true),
-        e @ TransferError::HashMismatch { .. } => wit_error(ErrorKind::Corrupt, e.to_string(), true),
+        e @ TransferError::HashMismatch { .. } => {
+            wit_error(ErrorKind::Corrupt, e.to_string(), true)
+        }
         e @ TransferError::BadGzip(_) => wit_error(ErrorKind::Corrupt, e.to_string(), false),
         TransferError::Io(e) => wit_error(ErrorKind::Io, e.to_string(), false),
     }
@@ -44,12 +46,23 @@ impl HostState {
         }
     }
 
-    async fn put_body(&mut self, bucket: Bucket, key: String, content: Resource<Body>, encoding: Encoding) -> Result<u64, WitError> {
-        let body = self.table.delete(content).map_err(|e| wit_error(ErrorKind::InvalidInput, e.to_string(), false))?;
+    async fn put_body(
+        &mut self,
+        bucket: Bucket,
+        key: String,
+        content: Resource<Body>,
+        encoding: Encoding,
+    ) -> Result<u64, WitError> {
+        let body = self
+            .table
+            .delete(content)
+            .map_err(|e| wit_error(ErrorKind::InvalidInput, e.to_string(), false))?;
         let gzip = encoding == Encoding::Gzip;
         let tmp = self.run.statedir.tmp_dir();
         let (path, len) = match body {
-            Body::Download { response, sha256 } => spool_download(response, &sha256, gzip, &tmp).await,
+            Body::Download { response, sha256 } => {
+                spool_download(response, &sha256, gzip, &tmp).await
+            }
             Body::File { path, .. } => match tokio::fs::File::open(&path).await {
                 Ok(file) => spool_reader(Box::pin(file), false, &tmp).await,
                 Err(e) => Err(e.into()),
@@ -57,52 +70,111 @@ impl HostState {
         }
         .map_err(transfer_error)?;
         let store = self.bucket(bucket);
-        let put = store.put(&key, PutBody::File { path: path.to_path_buf(), len }).await;
+        let put = store
+            .put(
+                &key,
+                PutBody::File {
+                    path: path.to_path_buf(),
+                    len,
+                },
+            )
+            .await;
         put.map_err(store_error)
     }
 
-    async fn open_object(&mut self, bucket: Bucket, key: String, encoding: Encoding) -> Result<Body, WitError> {
+    async fn open_object(
+        &mut self,
+        bucket: Bucket,
+        key: String,
+        encoding: Encoding,
+    ) -> Result<Body, WitError> {
         let got = self.bucket(bucket).get(&key).await.map_err(store_error)?;
         let tmp = self.run.statedir.tmp_dir();
-        let (path, len) = spool_reader(got.reader, encoding == Encoding::Gzip, &tmp).await.map_err(transfer_error)?;
+        let (path, len) = spool_reader(got.reader, encoding == Encoding::Gzip, &tmp)
+            .await
+            .map_err(transfer_error)?;
         Ok(Body::File { path, len })
     }
 }
 
 impl store::Host for HostState {
-    async fn put(&mut self, bucket: Bucket, key: String, content: Resource<Body>, encoding: Encoding) -> wasmtime::Result<Result<u64, WitError>> {
+    async fn put(
+        &mut self,
+        bucket: Bucket,
+        key: String,
+        content: Resource<Body>,
+        encoding: Encoding,
+    ) -> wasmtime::Result<Result<u64, WitError>> {
         Ok(self.put_body(bucket, key, content, encoding).await)
     }
 
-    async fn put_spool(&mut self, key: String, events: Resource<Spool>) -> wasmtime::Result<Result<u64, WitError>> {
+    async fn put_spool(
+        &mut self,
+        key: String,
+        events: Resource<Spool>,
+    ) -> wasmtime::Result<Result<u64, WitError>> {
         let bulk = encode_bulk(self.table.get(&events)?.events());
         let gz = {
             use std::io::Write;
-            let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(bulk.len() / 4), flate2::Compression::fast());
+            let mut enc = flate2::write::GzEncoder::new(
+                Vec::with_capacity(bulk.len() / 4),
+                flate2::Compression::fast(),
+            );
             enc.write_all(&bulk).and_then(|_| enc.finish())
         };
         let gz = match gz {
             Ok(gz) => gz,
             Err(e) => return Ok(Err(wit_error(ErrorKind::Io, e.to_string(), false))),
         };
-        Ok(self.run.events_store.put(&key, PutBody::Bytes(gz.into())).await.map_err(store_error))
+        Ok(self
+            .run
+            .events_store
+            .put(&key, PutBody::Bytes(gz.into()))
+            .await
+            .map_err(store_error))
     }
 
-    async fn open(&mut self, bucket: Bucket, key: String, encoding: Encoding) -> wasmtime::Result<Result<Resource<Body>, WitError>> {
+    async fn open(
+        &mut self,
+        bucket: Bucket,
+        key: String,
+        encoding: Encoding,
+    ) -> wasmtime::Result<Result<Resource<Body>, WitError>> {
         Ok(match self.open_object(bucket, key, encoding).await {
             Ok(body) => Ok(self.table.push(body)?),
             Err(e) => Err(e),
         })
     }
 
-    async fn list(&mut self, bucket: Bucket, prefix: String, start_after: Option<String>, limit: u32) -> wasmtime::Result<Result<Vec<ObjectInfo>, WitError>> {
-        let listed = self.bucket(bucket).list(&prefix, start_after.as_deref(), limit).await;
+    async fn list(
+        &mut self,
+        bucket: Bucket,
+        prefix: String,
+        start_after: Option<String>,
+        limit: u32,
+    ) -> wasmtime::Result<Result<Vec<ObjectInfo>, WitError>> {
+        let listed = self
+            .bucket(bucket)
+            .list(&prefix, start_after.as_deref(), limit)
+            .await;
         Ok(listed
-            .map(|objects| objects.into_iter().map(|o| ObjectInfo { key: o.key, size: o.size }).collect())
+            .map(|objects| {
+                objects
+                    .into_iter()
+                    .map(|o| ObjectInfo {
+                        key: o.key,
+                        size: o.size,
+                    })
+                    .collect()
+            })
             .map_err(store_error))
     }
 
-    async fn exists(&mut self, bucket: Bucket, key: String) -> wasmtime::Result<Result<bool, WitError>> {
+    async fn exists(
+        &mut self,
+        bucket: Bucket,
+        key: String,
+    ) -> wasmtime::Result<Result<bool, WitError>> {
         Ok(self.bucket(bucket).exists(&key).await.map_err(store_error))
     }
 }

@@ -16,15 +16,26 @@ use crate::runtime::bindings::{
     types::{Error as WitError, ErrorKind},
 };
 
+/// The worker's outcome, taken by the first `join`.
+type Outcome = Arc<Mutex<Option<JoinHandle<Result<(), String>>>>>;
+
 pub struct TaskHandle {
-    join: Arc<Mutex<Option<JoinHandle<Result<(), String>>>>>,
+    join: Outcome,
     cancelled: Arc<AtomicBool>,
     role: String,
 }
 
 impl TaskHandle {
-    pub fn new(role: String, join: JoinHandle<Result<(), String>>, cancelled: Arc<AtomicBool>) -> Self {
-        TaskHandle { join: Arc::new(Mutex::new(Some(join))), cancelled, role }
+    pub fn new(
+        role: String,
+        join: JoinHandle<Result<(), String>>,
+        cancelled: Arc<AtomicBool>,
+    ) -> Self {
+        TaskHandle {
+            join: Arc::new(Mutex::new(Some(join))),
+            cancelled,
+            role,
+        }
     }
 }
 
@@ -44,7 +55,10 @@ impl tasks::HostTask for HostState {
     }
 
     async fn cancel(&mut self, this: Resource<TaskHandle>) -> wasmtime::Result<()> {
-        self.table.get(&this)?.cancelled.store(true, Ordering::SeqCst);
+        self.table
+            .get(&this)?
+            .cancelled
+            .store(true, Ordering::SeqCst);
         Ok(())
     }
 
@@ -55,10 +69,18 @@ impl tasks::HostTask for HostState {
 }
 
 impl tasks::Host for HostState {
-    async fn spawn(&mut self, role: String, args: Vec<u8>) -> wasmtime::Result<Result<Resource<TaskHandle>, WitError>> {
+    async fn spawn(
+        &mut self,
+        role: String,
+        args: Vec<u8>,
+    ) -> wasmtime::Result<Result<Resource<TaskHandle>, WitError>> {
         match crate::runtime::spawn_worker(self.run.clone(), role.clone(), args) {
             Ok(handle) => Ok(Ok(self.table.push(handle)?)),
-            Err(e) => Ok(Err(wit_error(ErrorKind::InvalidInput, format!("cannot start worker {role}: {e:#}"), false))),
+            Err(e) => Ok(Err(wit_error(
+                ErrorKind::InvalidInput,
+                format!("cannot start worker {role}: {e:#}"),
+                false,
+            ))),
         }
     }
 

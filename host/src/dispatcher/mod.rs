@@ -32,8 +32,10 @@ pub enum DispatcherError {
 
 impl DispatcherError {
     pub fn retryable(&self) -> bool {
-        matches!(self, DispatcherError::Server { .. } | DispatcherError::Transport(_))
-            || matches!(self, DispatcherError::Rejected { status: 429, .. })
+        matches!(
+            self,
+            DispatcherError::Server { .. } | DispatcherError::Transport(_)
+        ) || matches!(self, DispatcherError::Rejected { status: 429, .. })
     }
 }
 
@@ -95,7 +97,11 @@ pub struct DispatcherClient {
 
 impl DispatcherClient {
     /// `events_url`/`streams_url` are base URLs such as `http://dispatcher:8111`.
-    pub fn new(events_url: &str, streams_url: &str, request_timeout: Duration) -> Result<Self, DispatcherError> {
+    pub fn new(
+        events_url: &str,
+        streams_url: &str,
+        request_timeout: Duration,
+    ) -> Result<Self, DispatcherError> {
         crate::tls::install_default_provider();
         let http = reqwest::Client::builder()
             .user_agent(concat!("azul-backup-rs/", env!("CARGO_PKG_VERSION")))
@@ -110,11 +116,17 @@ impl DispatcherClient {
     }
 
     fn stream_url(&self, s: &StreamRef) -> String {
-        format!("{}/api/v3/stream/{}/{}/{}", self.streams_url, s.source, s.label, s.sha256)
+        format!(
+            "{}/api/v3/stream/{}/{}/{}",
+            self.streams_url, s.source, s.label, s.sha256
+        )
     }
 
     /// `GET /api/v2/event/{model}/passive` with avro bulk output and historic offsets.
-    pub async fn fetch_events(&self, req: &FetchRequest) -> Result<(FetchInfo, Bytes), DispatcherError> {
+    pub async fn fetch_events(
+        &self,
+        req: &FetchRequest,
+    ) -> Result<(FetchInfo, Bytes), DispatcherError> {
         let url = format!("{}/api/v2/event/{}/passive", self.events_url, req.model);
         let mut query: Vec<(&str, String)> = vec![
             ("name", req.consumer.clone()),
@@ -133,7 +145,13 @@ impl DispatcherClient {
         }
         // The long poll may legitimately take `deadline` seconds.
         let timeout = Duration::from_secs(u64::from(req.deadline_secs) + 60);
-        let resp = self.http.get(url).query(&query).timeout(timeout).send().await?;
+        let resp = self
+            .http
+            .get(url)
+            .query(&query)
+            .timeout(timeout)
+            .send()
+            .await?;
         let resp = check_status(resp, "events").await?;
         multipart::read_fetch_response(resp).await
     }
@@ -141,7 +159,11 @@ impl DispatcherClient {
     /// Open a stream for download; 404 is [`DispatcherError::NotFound`].
     pub async fn open_stream(&self, s: &StreamRef) -> Result<Response, DispatcherError> {
         let resp = self.http.get(self.stream_url(s)).send().await?;
-        check_status(resp, &format!("stream {}/{}/{}", s.source, s.label, s.sha256)).await
+        check_status(
+            resp,
+            &format!("stream {}/{}/{}", s.source, s.label, s.sha256),
+        )
+        .await
     }
 
     pub async fn stream_exists(&self, s: &StreamRef) -> Result<bool, DispatcherError> {
@@ -154,12 +176,22 @@ impl DispatcherClient {
     }
 
     /// Upload a stream with `skip-identify` and `expected-sha256` (the dispatcher verifies it).
-    pub async fn post_stream(&self, s: &StreamRef, body: reqwest::Body) -> Result<(), DispatcherError> {
-        let url = format!("{}/api/v3/stream/{}/{}", self.streams_url, s.source, s.label);
+    pub async fn post_stream(
+        &self,
+        s: &StreamRef,
+        body: reqwest::Body,
+    ) -> Result<(), DispatcherError> {
+        let url = format!(
+            "{}/api/v3/stream/{}/{}",
+            self.streams_url, s.source, s.label
+        );
         let resp = self
             .http
             .post(url)
-            .query(&[("skip-identify", "true"), ("expected-sha256", s.sha256.as_str())])
+            .query(&[
+                ("skip-identify", "true"),
+                ("expected-sha256", s.sha256.as_str()),
+            ])
             .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
             .body(body)
             .send()
@@ -168,7 +200,11 @@ impl DispatcherClient {
     }
 
     /// Publish an avro bulk the way the original restore does (`sync`, `pause_plugins`).
-    pub async fn post_events(&self, model: Model, bulk: reqwest::Body) -> Result<PostEventsResult, DispatcherError> {
+    pub async fn post_events(
+        &self,
+        model: Model,
+        bulk: reqwest::Body,
+    ) -> Result<PostEventsResult, DispatcherError> {
         let url = format!("{}/api/v2/event", self.events_url);
         let resp = self
             .http
@@ -186,7 +222,8 @@ impl DispatcherClient {
             .await?;
         let resp = check_status(resp, "events upload").await?;
         let bytes = resp.bytes().await?;
-        serde_json::from_slice(&bytes).map_err(|e| DispatcherError::Malformed(format!("post events response: {e}")))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| DispatcherError::Malformed(format!("post events response: {e}")))
     }
 }
 

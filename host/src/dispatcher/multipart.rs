@@ -5,7 +5,9 @@ use reqwest::Response;
 
 use super::{DispatcherError, FetchInfo};
 
-pub(super) async fn read_fetch_response(resp: Response) -> Result<(FetchInfo, Bytes), DispatcherError> {
+pub(super) async fn read_fetch_response(
+    resp: Response,
+) -> Result<(FetchInfo, Bytes), DispatcherError> {
     let content_type = resp
         .headers()
         .get(reqwest::header::CONTENT_TYPE)
@@ -26,12 +28,18 @@ pub(super) async fn read_fetch_response(resp: Response) -> Result<(FetchInfo, By
                 info = Some(parsed);
             }
             "events" => events = Some(bytes),
-            other => return Err(DispatcherError::Malformed(format!("unknown form part {other:?}"))),
+            other => {
+                return Err(DispatcherError::Malformed(format!(
+                    "unknown form part {other:?}"
+                )));
+            }
         }
     }
     match (info, events) {
         (Some(info), Some(events)) => Ok((info, events)),
-        _ => Err(DispatcherError::Malformed("fetch response lacks the info or events part".into())),
+        _ => Err(DispatcherError::Malformed(
+            "fetch response lacks the info or events part".into(),
+        )),
     }
 }
 

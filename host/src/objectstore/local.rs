@@ -31,7 +31,8 @@ impl LocalStore {
             });
         }
         validate_key(bucket)?;
-        let dir = root_dir.into().join(bucket);
+        let dir = std::path::absolute(root_dir.into().join(bucket))
+            .map_err(|e| StoreError::io(bucket, e))?;
         std::fs::create_dir_all(&dir).map_err(|e| StoreError::from_io(bucket, e))?;
         Ok(LocalStore { dir })
     }
@@ -49,9 +50,11 @@ impl ObjectStore for LocalStore {
         let dir = path
             .parent()
             .expect("a key path has the bucket dir as ancestor");
+        // Not `local_error`: a file in the way (`a` when putting `a/b`) is a conflict, not a
+        // missing object.
         fs::create_dir_all(dir)
             .await
-            .map_err(|e| local_error(key, e))?;
+            .map_err(|e| StoreError::from_io(key, e))?;
         let temp = temp_path_for(&path);
         let written = write_durably(key, &temp, &path, dir, body).await;
         if written.is_err() {
@@ -373,6 +376,30 @@ mod tests {
         let body = store.get("k").await.unwrap().into_bytes().await.unwrap();
         assert_eq!(&body[..], b"old");
         assert_eq!(std::fs::read_dir(root.path().join("b")).unwrap().count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_key_cannot_be_both_object_and_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let store = LocalStore::new(root.path(), "b").unwrap();
+        store.put("a", PutBody::from(b"1".to_vec())).await.unwrap();
+        let err = store
+            .put("a/b", PutBody::from(b"2".to_vec()))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Io { .. }), "{err:?}");
+        store
+            .put("c/d", PutBody::from(b"3".to_vec()))
+            .await
+            .unwrap();
+        let err = store
+            .put("c", PutBody::from(b"4".to_vec()))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Io { .. }), "{err:?}");
+        let listed = store.list("", None, 10).await.unwrap();
+        let keys: Vec<_> = listed.into_iter().map(|o| o.key).collect();
+        assert_eq!(keys, ["a", "c/d"]);
     }
 
     #[tokio::test]

@@ -41,4 +41,6 @@ pub mod restore {
     });
 }
 
-pub use backup::azul::backup::{clock, config, dispatcher, log, metrics, queues, statedir, store, tasks, types};
+pub use backup::azul::backup::{
+    clock, config, dispatcher, log, metrics, queues, statedir, store, tasks, types,
+};

@@ -14,7 +14,10 @@ use wasmtime::{Config, Engine, Store};
 
 use crate::capabilities::{HostState, tasks::TaskHandle};
 use crate::run::RunContext;
-use bindings::{backup::{Backup, BackupPre}, restore::{Restore, RestorePre}};
+use bindings::{
+    backup::{Backup, BackupPre},
+    restore::{Restore, RestorePre},
+};
 
 /// Epoch tick: how often a running guest is made to yield.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -59,13 +62,15 @@ impl Runtime {
         }
         let engine = Engine::new(&cfg)?;
         let weak = engine.weak();
-        std::thread::Builder::new().name("wasm-epoch".into()).spawn(move || {
-            while let Some(engine) = weak.upgrade() {
-                engine.increment_epoch();
-                drop(engine);
-                std::thread::sleep(EPOCH_TICK);
-            }
-        })?;
+        std::thread::Builder::new()
+            .name("wasm-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })?;
         Ok(Runtime { engine })
     }
 
@@ -80,18 +85,32 @@ impl Runtime {
         let pre = match kind {
             Kind::Backup => {
                 Backup::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-                Pre::Backup(BackupPre::new(linker.instantiate_pre(&component)?).map_err(anyhow::Error::from).with_context(|| {
-                    format!("{} does not implement the backup world", path.display())
-                })?)
+                Pre::Backup(
+                    BackupPre::new(linker.instantiate_pre(&component)?)
+                        .map_err(anyhow::Error::from)
+                        .with_context(|| {
+                            format!("{} does not implement the backup world", path.display())
+                        })?,
+                )
             }
             Kind::Restore => {
                 Restore::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s)?;
-                Pre::Restore(RestorePre::new(linker.instantiate_pre(&component)?).map_err(anyhow::Error::from).with_context(|| {
-                    format!("{} does not implement the restore world", path.display())
-                })?)
+                Pre::Restore(
+                    RestorePre::new(linker.instantiate_pre(&component)?)
+                        .map_err(anyhow::Error::from)
+                        .with_context(|| {
+                            format!("{} does not implement the restore world", path.display())
+                        })?,
+                )
             }
         };
-        Ok(LoadedComponent { kind, path: path.to_path_buf(), version: String::new(), engine: self.engine.clone(), pre })
+        Ok(LoadedComponent {
+            kind,
+            path: path.to_path_buf(),
+            version: String::new(),
+            engine: self.engine.clone(),
+            pre,
+        })
     }
 }
 
@@ -108,8 +127,18 @@ impl LoadedComponent {
     pub async fn query_version(&self, run: Arc<RunContext>) -> Result<String> {
         let mut store = self.store(run, Arc::default());
         let version = match &self.pre {
-            Pre::Backup(pre) => pre.instantiate_async(&mut store).await?.call_version(&mut store).await,
-            Pre::Restore(pre) => pre.instantiate_async(&mut store).await?.call_version(&mut store).await,
+            Pre::Backup(pre) => {
+                pre.instantiate_async(&mut store)
+                    .await?
+                    .call_version(&mut store)
+                    .await
+            }
+            Pre::Restore(pre) => {
+                pre.instantiate_async(&mut store)
+                    .await?
+                    .call_version(&mut store)
+                    .await
+            }
         };
         Ok(version?)
     }
@@ -121,20 +150,36 @@ impl LoadedComponent {
 }
 
 /// Run the supervisor export `run` of the run's component with `config` and wait for it.
-pub async fn run_backup(run: Arc<RunContext>, config: bindings::config::BackupConfig) -> Result<()> {
+pub async fn run_backup(
+    run: Arc<RunContext>,
+    config: bindings::config::BackupConfig,
+) -> Result<()> {
     let component = run.component.clone();
-    let Pre::Backup(pre) = &component.pre else { return Err(anyhow!("not a backup component")) };
+    let Pre::Backup(pre) = &component.pre else {
+        return Err(anyhow!("not a backup component"));
+    };
     let mut store = component.store(run, Arc::default());
     let instance = pre.instantiate_async(&mut store).await?;
-    instance.call_run(&mut store, &config).await?.map_err(|e| anyhow!("backup failed: {e}"))
+    instance
+        .call_run(&mut store, &config)
+        .await?
+        .map_err(|e| anyhow!("backup failed: {e}"))
 }
 
-pub async fn run_restore(run: Arc<RunContext>, config: bindings::config::RestoreConfig) -> Result<()> {
+pub async fn run_restore(
+    run: Arc<RunContext>,
+    config: bindings::config::RestoreConfig,
+) -> Result<()> {
     let component = run.component.clone();
-    let Pre::Restore(pre) = &component.pre else { return Err(anyhow!("not a restore component")) };
+    let Pre::Restore(pre) = &component.pre else {
+        return Err(anyhow!("not a restore component"));
+    };
     let mut store = component.store(run, Arc::default());
     let instance = pre.instantiate_async(&mut store).await?;
-    instance.call_run(&mut store, &config).await?.map_err(|e| anyhow!("restore failed: {e}"))
+    instance
+        .call_run(&mut store, &config)
+        .await?
+        .map_err(|e| anyhow!("restore failed: {e}"))
 }
 
 /// Start `run-worker(role, args)` in a new Store on its own tokio task.

@@ -239,4 +239,3 @@ fn endpoint_accepts_host_port_or_url() {
     assert_eq!(config("", true).endpoint_url(), None);
     assert_eq!(config("", true).region(), "us-east-1");
 }
-
