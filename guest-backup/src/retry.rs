@@ -1,5 +1,5 @@
-//! Retry policy: a bounded number of attempts, exponential backoff with full jitter, and
-//! only for failures the host says can be retried.
+//! Retry policy (shared by both components): a bounded number of attempts, exponential
+//! backoff with jitter, and only for failures the host says can be retried.
 
 use crate::host::{Error, Host};
 

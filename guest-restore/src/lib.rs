@@ -6,6 +6,8 @@
 
 mod events;
 pub mod host;
+/// The retry policy is shared with the backup component (same trait shape over each host).
+#[path = "../../guest-backup/src/retry.rs"]
 mod retry;
 mod streams;
 mod supervisor;
