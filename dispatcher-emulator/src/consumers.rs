@@ -9,6 +9,7 @@ use std::{
 use azul_backup::avro::Model;
 
 use crate::{
+    consume_filters::ConsumeFilters,
     params::ConsumeParams,
     topics::{StoredEvent, TopicLogs},
 };
@@ -71,23 +72,6 @@ impl Pulled {
     }
 }
 
-/// The consume filters the emulator applies (`FilterConsumerRules`, binary only). Source and
-/// `r-action` rules never fire here because topic selection already applied them.
-fn rejection(p: &ConsumeParams, stored: &StoredEvent) -> Option<&'static str> {
-    if stored.model != Model::Binary {
-        return None;
-    }
-    let event = &stored.event;
-    let action = event.action.as_deref().unwrap_or_default();
-    if p.deny_actions.iter().any(|a| a == action) {
-        return Some("FilterConsumerRules-reject_event_type");
-    }
-    if p.require_content && !event.streams.iter().any(|s| s.label == "content") {
-        return Some("FilterConsumerRules-reject_no_content");
-    }
-    None
-}
-
 /// Committed offsets of every consumer group.
 #[derive(Debug, Default)]
 pub struct ConsumerGroups {
@@ -103,10 +87,16 @@ impl ConsumerGroups {
         }
     }
 
-    /// Hand out events until `out` holds `p.count` or every subscription is drained,
+    /// Hand out events until `out` holds `count` or every subscription is drained,
     /// committing each offset as its event is taken (at-most-once, like the dispatcher).
-    pub fn pull(&mut self, p: &ConsumeParams, topics: &TopicLogs, out: &mut Pulled) {
-        for sub in subscriptions(p, topics) {
+    pub fn pull(
+        &mut self,
+        filters: &ConsumeFilters,
+        count: usize,
+        topics: &TopicLogs,
+        out: &mut Pulled,
+    ) {
+        for sub in subscriptions(filters.params, topics) {
             let offsets = self.offsets.entry(sub.group).or_default();
             for topic in &sub.topics {
                 offsets.entry(topic.clone()).or_insert(match sub.start {
@@ -114,7 +104,7 @@ impl ConsumerGroups {
                     StartAt::Latest => topics.len(topic),
                 });
             }
-            while out.events.len() < p.count {
+            while out.events.len() < count {
                 // Across a subscription's topics, take the event published first.
                 let next = sub
                     .topics
@@ -123,11 +113,22 @@ impl ConsumerGroups {
                     .min_by_key(|(_, e)| e.seq);
                 let Some((topic, stored)) = next else { break };
                 *offsets.get_mut(topic).expect("offset initialised above") += 1;
-                match rejection(p, stored) {
+                match filters.rejection(stored) {
                     Some(state) => *out.filters.entry(state.to_string()).or_default() += 1,
                     None => out.events.push(Arc::clone(stored)),
                 }
             }
         }
+    }
+
+    /// Committed offsets: group → topic → offset, sorted.
+    pub fn offsets(&self) -> BTreeMap<String, BTreeMap<String, usize>> {
+        self.offsets
+            .iter()
+            .map(|(group, topics)| {
+                let topics = topics.iter().map(|(t, o)| (t.clone(), *o)).collect();
+                (group.clone(), topics)
+            })
+            .collect()
     }
 }

@@ -27,10 +27,19 @@ pub fn parse_bool(s: &str) -> Result<bool, NumError> {
 
 /// `strconv.Atoi` on a 64-bit platform.
 pub fn atoi(s: &str) -> Result<i64, NumError> {
+    parse_i64(s, "Atoi")
+}
+
+/// `strconv.ParseInt(s, 10, 64)`.
+pub fn parse_int(s: &str) -> Result<i64, NumError> {
+    parse_i64(s, "ParseInt")
+}
+
+fn parse_i64(s: &str, func: &'static str) -> Result<i64, NumError> {
     use std::num::IntErrorKind::{NegOverflow, PosOverflow};
     // Rust accepts a lone sign-free digit string and a leading '+' or '-', as Go does.
     s.parse::<i64>().map_err(|e| NumError {
-        func: "Atoi",
+        func,
         input: s.to_string(),
         reason: match e.kind() {
             PosOverflow | NegOverflow => "value out of range",
@@ -93,6 +102,24 @@ pub fn json_string(s: &str) -> String {
     out
 }
 
+/// Go's `encoding/json` output from serde_json's: `<`, `>`, `&`, U+2028 and U+2029 escaped.
+/// They can only occur inside strings, so escaping them anywhere in the text is safe.
+pub fn go_json(serde_json_text: String) -> String {
+    if !serde_json_text.contains(['<', '>', '&', '\u{2028}', '\u{2029}']) {
+        return serde_json_text;
+    }
+    let mut out = String::with_capacity(serde_json_text.len() + 16);
+    for c in serde_json_text.chars() {
+        match c {
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +146,12 @@ mod tests {
             atoi("99999999999999999999").unwrap_err().to_string(),
             r#"strconv.Atoi: parsing "99999999999999999999": value out of range"#
         );
+    }
+
+    #[test]
+    fn go_json_escapes_html_characters() {
+        let text = serde_json::json!({"a": "<b>&\u{2028}"}).to_string();
+        assert_eq!(go_json(text), r#"{"a":"\u003cb\u003e\u0026\u2028"}"#);
     }
 
     #[test]

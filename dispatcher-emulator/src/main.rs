@@ -1,35 +1,56 @@
 //! `azul-dispatcher-emulator`: serve an in-memory Azul dispatcher until Ctrl-C.
 
-use std::net::SocketAddr;
+mod cli;
 
 use anyhow::Context;
 use azul_dispatcher_emulator::{
-    Emulator, EmulatorConfig,
-    corpus::{self, CorpusSpec},
+    Emulator,
+    corpus::{self, CorpusSpec, CorpusSummary, SyntheticSpec},
+    load,
 };
 use clap::Parser;
 
-#[derive(Debug, Parser)]
-#[command(
-    version,
-    about = "An in-memory stand-in for the Azul dispatcher's HTTP API"
-)]
-struct Args {
-    /// Address to listen on (port 0 picks a free port).
-    #[arg(long, default_value = "127.0.0.1:8111")]
-    listen: SocketAddr,
-    /// Registered sources, comma separated.
-    #[arg(long, value_delimiter = ',', default_value = "samples,testing")]
-    sources: Vec<String>,
-    /// Seed a synthetic corpus with this many binary events per source and action.
-    #[arg(long)]
-    events_per_action: Option<usize>,
-    /// Seed of the synthetic corpus.
-    #[arg(long, default_value_t = 1)]
-    seed: u64,
-    /// Answer GETs as soon as the logs are exhausted instead of waiting for the deadline.
-    #[arg(long)]
-    early_return: bool,
+fn report(summary: &CorpusSummary) {
+    tracing::info!(
+        events = ?summary.events,
+        streams = summary.streams.len(),
+        stream_bytes = summary.stream_bytes,
+        "seeded a synthetic corpus"
+    );
+}
+
+/// Seed what the command line asks for: a synthetic corpus, then the loaded files.
+fn seed(emulator: &Emulator, args: &cli::Args) -> anyhow::Result<()> {
+    let sources = emulator.config().sources.clone();
+    if let Some(events_per_action) = args.events_per_action {
+        let spec = CorpusSpec {
+            sources: sources.clone(),
+            events_per_action,
+            seed: args.seed,
+            ..CorpusSpec::default()
+        };
+        report(&corpus::seed(emulator, &spec).context("seeding the corpus")?);
+    }
+    if let Some(binary_events) = args.synthetic {
+        let mut spec = SyntheticSpec::new(sources, binary_events, args.seed);
+        spec.sizes = args.stream_size_dist;
+        report(&corpus::seed_synthetic(emulator, &spec).context("seeding synthetic events")?);
+    }
+    for spec in &args.load {
+        let summary = load::load(emulator, spec, args.stream_dir.as_deref())?;
+        for (index, reason) in &summary.invalid {
+            tracing::warn!(file = %spec.path.display(), index, reason, "skipped an invalid event");
+        }
+        tracing::info!(
+            file = %spec.path.display(),
+            model = %spec.model,
+            published = summary.published,
+            streams_from_dir = summary.streams_from_dir,
+            placeholders = summary.placeholders,
+            "loaded events"
+        );
+    }
+    Ok(())
 }
 
 #[tokio::main]
@@ -40,31 +61,21 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
-    let args = Args::parse();
-    let config = EmulatorConfig::new(args.sources.clone()).early_return(args.early_return);
-    let emulator = Emulator::new(config);
-    if let Some(events_per_action) = args.events_per_action {
-        let spec = CorpusSpec {
-            sources: args.sources.clone(),
-            events_per_action,
-            seed: args.seed,
-            ..CorpusSpec::default()
-        };
-        let summary = corpus::seed(&emulator, &spec).context("seeding the corpus")?;
-        tracing::info!(
-            events = ?summary.events,
-            streams = summary.streams.len(),
-            stream_bytes = summary.stream_bytes,
-            "seeded a synthetic corpus"
-        );
-    }
+    let args = cli::Args::parse();
+    let sources = args.sources()?;
+    let emulator = Emulator::new(args.config(&sources));
+    seed(&emulator, &args)?;
     let running = emulator
         .serve(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
     // A machine-readable first line for scripts and `azul-backup demo`.
     println!("AZUL_DISPATCHER_URL={}", running.base_url);
-    tracing::info!(base_url = %running.base_url, sources = ?args.sources, "dispatcher emulator serving");
+    tracing::info!(
+        base_url = %running.base_url,
+        sources = ?emulator.config().sources,
+        "dispatcher emulator serving"
+    );
     tokio::signal::ctrl_c()
         .await
         .context("waiting for Ctrl-C")?;

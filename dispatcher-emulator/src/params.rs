@@ -1,6 +1,8 @@
 //! Query parameters of `GET /api/v2/event/{model}/passive`, parsed and validated in the same
 //! order and with the same messages as the dispatcher's `parseParams`.
 
+use std::collections::BTreeMap;
+
 use azul_backup::avro::Model;
 
 use crate::{
@@ -98,8 +100,8 @@ impl ParamError {
     }
 }
 
-/// What a consumer asked for. Filters the emulator cannot apply are kept so the caller can
-/// refuse them instead of silently ignoring them.
+/// What a consumer asked for. `max-security`, which the emulator cannot apply, is kept so the
+/// caller can refuse it instead of silently ignoring it.
 #[derive(Debug, Clone)]
 pub struct ConsumeParams {
     pub model: Model,
@@ -222,25 +224,23 @@ impl ConsumeParams {
         key
     }
 
+    /// `r-streams` values (`label[,fmtPrefix...]`) as label → file format prefixes; a later
+    /// value for the same label replaces an earlier one, as the dispatcher's map does.
+    pub fn required_streams(&self) -> BTreeMap<&str, Vec<&str>> {
+        let mut wanted = BTreeMap::new();
+        for value in &self.streams {
+            let mut parts = value.split(',').filter(|part| !part.is_empty());
+            if let Some(label) = parts.next() {
+                wanted.insert(label, parts.collect());
+            }
+        }
+        wanted
+    }
+
     /// A filter the emulator cannot honour, named for the error message.
     pub fn unsupported_filter(&self) -> Option<&'static str> {
-        let consumer_rules = !self.sources.is_empty()
-            || !self.require_actions.is_empty()
-            || !self.deny_actions.is_empty()
-            || self.require_content;
-        if self.model == Model::Status && consumer_rules {
-            Some("r-source, r-action, d-action and r-content on status events")
-        } else if self.deny_self {
-            Some("d-self")
-        } else if self.under_content_size > 0 || self.over_content_size > 0 {
-            Some("r-under-content-size and r-over-content-size")
-        } else if !self.streams.is_empty() {
-            Some("r-streams")
-        } else if !self.max_security.is_empty() {
-            Some("max-security")
-        } else {
-            None
-        }
+        // Security filtering shells out to Azul's Python security module.
+        (!self.max_security.is_empty()).then_some("max-security")
     }
 }
 

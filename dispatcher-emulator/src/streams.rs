@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
+use crate::inspect::StreamInfo;
+
 /// `(source, label, sha256)`, the address of a stored stream.
 pub type StreamKey = (String, String, String);
 
@@ -31,6 +33,19 @@ impl StreamStore {
 
     pub fn keys(&self) -> Vec<StreamKey> {
         self.blobs.keys().cloned().collect()
+    }
+
+    /// Every stored stream with its size, sorted by address.
+    pub fn infos(&self) -> Vec<StreamInfo> {
+        self.blobs
+            .iter()
+            .map(|((source, label, sha256), data)| StreamInfo {
+                source: source.clone(),
+                label: label.clone(),
+                sha256: sha256.clone(),
+                size: data.len() as u64,
+            })
+            .collect()
     }
 }
 

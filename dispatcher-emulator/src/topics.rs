@@ -3,7 +3,12 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use azul_backup::avro::{CodecError, DecodedEvent, Model};
+use azul_backup::avro::{CodecError, Model};
+
+use crate::{
+    facts::EventFacts,
+    produce::{Prepared, Route},
+};
 
 /// Binary actions, in the dispatcher's order.
 pub const ACTIONS: [&str; 5] = ["sourced", "extracted", "augmented", "mapped", "enriched"];
@@ -31,6 +36,9 @@ pub enum PublishError {
     /// The in-memory provider's answer for a topic it was not configured with.
     #[error("bad push with unregistered topic '{0}' partition '0'")]
     UnregisteredTopic(String),
+    /// Kafka's `message_max_bytes`, checked after the produce pipeline.
+    #[error("message too large for kafka: {size} vs {max} bytes")]
+    TooLarge { size: usize, max: usize },
     #[error(transparent)]
     Codec(#[from] CodecError),
 }
@@ -40,7 +48,9 @@ pub enum PublishError {
 pub struct StoredEvent {
     pub seq: u64,
     pub model: Model,
-    pub event: DecodedEvent,
+    /// The v6 datum as published (key and tracking ids rewritten).
+    pub raw: Vec<u8>,
+    pub facts: EventFacts,
 }
 
 #[derive(Debug)]
@@ -80,24 +90,17 @@ impl TopicLogs {
         format!("azul.{}.system.{name}", self.prefix)
     }
 
-    /// The topic the dispatcher's `chooseTopic` picks for an event.
-    // Binary `flags.expedite` / `flags.retry` would reroute to `system.expedite` / `system.error`,
-    // but the codec does not expose flags, so binary events always go to their source topic.
-    fn topic_for(&self, model: Model, event: &DecodedEvent) -> Result<String, PublishError> {
-        if model != Model::Binary {
-            return Ok(self.system_topic(model.as_str()));
-        }
-        match (event.source.as_deref(), event.action.as_deref()) {
-            (Some(source), Some(action)) if !source.is_empty() && !action.is_empty() => {
-                Ok(self.binary_topic(source, action))
-            }
-            _ => Err(PublishError::MissingSourceOrAction),
+    fn topic_of(&self, route: &Route) -> String {
+        match route {
+            Route::System(name) => self.system_topic(name),
+            Route::Binary { source, action } => self.binary_topic(source, action),
         }
     }
 
-    /// Append one event to the topic it belongs to.
-    pub fn append(&mut self, model: Model, event: DecodedEvent) -> Result<(), PublishError> {
-        let topic = self.topic_for(model, &event)?;
+    /// Append one prepared event to its topic; the in-memory provider refuses topics that
+    /// were not created at startup.
+    pub fn append(&mut self, model: Model, event: Prepared) -> Result<(), PublishError> {
+        let topic = self.topic_of(&event.route);
         let log = self
             .logs
             .get_mut(&topic)
@@ -105,7 +108,8 @@ impl TopicLogs {
         log.push(Arc::new(StoredEvent {
             seq: self.next_seq,
             model,
-            event,
+            raw: event.raw,
+            facts: event.facts,
         }));
         self.next_seq += 1;
         Ok(())
@@ -136,7 +140,7 @@ impl TopicLogs {
     }
 
     /// Every event of `model`, across all topics, in publish order.
-    pub fn events(&self, model: Model) -> Vec<DecodedEvent> {
+    pub fn events(&self, model: Model) -> Vec<Arc<StoredEvent>> {
         let mut held: Vec<&Arc<StoredEvent>> = self
             .logs
             .values()
@@ -144,6 +148,14 @@ impl TopicLogs {
             .filter(|e| e.model == model)
             .collect();
         held.sort_by_key(|e| e.seq);
-        held.into_iter().map(|e| e.event.clone()).collect()
+        held.into_iter().cloned().collect()
+    }
+
+    /// Events held per topic, every topic included.
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        self.logs
+            .iter()
+            .map(|(name, log)| (name.clone(), log.len()))
+            .collect()
     }
 }

@@ -4,9 +4,9 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use azul_backup::avro::{Model, encode_bulk_from_raw, synthetic::insert_event};
-use azul_dispatcher_emulator::EmulatorConfig;
-use common::{Fetched, assert_error, binary, keys, serve, serve_fast, sourced};
+use azul_backup::avro::{Model, synthetic::insert_event};
+use azul_dispatcher_emulator::{EmulatorConfig, canonical_key};
+use common::{Fetched, assert_error, binary, held_bulk, key, keys, serve, serve_fast, sourced};
 
 #[tokio::test]
 async fn framing_is_byte_exact() {
@@ -31,11 +31,9 @@ async fn framing_is_byte_exact() {
         got.info,
         r#"{"filtered":0,"fetched":2,"ready":true,"paused":false}"#
     );
-    assert_eq!(
-        got.events,
-        encode_bulk_from_raw(raws.iter().map(Vec::as_slice))
-    );
-    assert_eq!(got.keys(Model::Binary), keys(0..2));
+    // The events as published: same content, the dispatcher's keys and tracking ids.
+    assert_eq!(got.events, held_bulk(&s.emulator, Model::Binary));
+    assert_eq!(got.keys(Model::Binary), keys(&raws));
 }
 
 #[tokio::test]
@@ -55,18 +53,19 @@ async fn an_empty_fetch_is_the_two_byte_bulk() {
 #[tokio::test]
 async fn offsets_are_committed_at_fetch() {
     let s = serve_fast().await;
-    s.emulator.publish(Model::Binary, sourced(5)).unwrap();
+    let raws = sourced(5);
+    s.emulator.publish(Model::Binary, &raws).unwrap();
 
     let first = s.fetch("binary", "backup", &[("count", "3")]).await;
-    assert_eq!(first.keys(Model::Binary), keys(0..3));
+    assert_eq!(first.keys(Model::Binary), keys(&raws[..3]));
     let second = s.fetch("binary", "backup", &[("count", "3")]).await;
-    assert_eq!(second.keys(Model::Binary), keys(3..5));
+    assert_eq!(second.keys(Model::Binary), keys(&raws[3..]));
     let third = s.fetch("binary", "backup", &[("count", "3")]).await;
     assert!(third.keys(Model::Binary).is_empty());
 
     // A different consumer name is a different group: it starts from the earliest event.
     let other = s.fetch("binary", "other", &[("count", "10")]).await;
-    assert_eq!(other.keys(Model::Binary), keys(0..5));
+    assert_eq!(other.keys(Model::Binary), keys(&raws));
     // So does a different version, or a different filter set.
     let filtered = s
         .fetch(
@@ -75,19 +74,20 @@ async fn offsets_are_committed_at_fetch() {
             &[("count", "10"), ("r-source", "testing")],
         )
         .await;
-    assert_eq!(filtered.keys(Model::Binary), keys(0..5));
+    assert_eq!(filtered.keys(Model::Binary), keys(&raws));
 
     // reset=true forgets the group's offsets.
     let reset = s
         .fetch("binary", "backup", &[("count", "10"), ("reset", "true")])
         .await;
-    assert_eq!(reset.keys(Model::Binary), keys(0..5));
+    assert_eq!(reset.keys(Model::Binary), keys(&raws));
 }
 
 #[tokio::test]
 async fn live_starts_at_the_end_and_doubles_with_historic() {
     let s = serve_fast().await;
-    s.emulator.publish(Model::Binary, sourced(2)).unwrap();
+    let raws = sourced(2);
+    s.emulator.publish(Model::Binary, &raws).unwrap();
     let live = [("r-historic", "false"), ("r-live", "true"), ("count", "10")];
     assert!(
         s.fetch("binary", "live", &live)
@@ -98,30 +98,27 @@ async fn live_starts_at_the_end_and_doubles_with_historic() {
     let both = [("r-live", "true"), ("count", "10")];
     assert_eq!(
         s.fetch("binary", "both", &both).await.keys(Model::Binary),
-        keys(0..2)
+        keys(&raws)
     );
 
-    s.emulator
-        .publish(
-            Model::Binary,
-            [binary("testing", "sourced", "new", 1_800_000_000_000_000)],
-        )
-        .unwrap();
+    let new = binary("testing", "sourced", "new", 1_800_000_000_000_000);
+    s.emulator.publish(Model::Binary, [&new]).unwrap();
     assert_eq!(
         s.fetch("binary", "live", &live).await.keys(Model::Binary),
-        ["new"]
+        [key(&new)]
     );
     // Live and historic are separate groups, so the new event comes once from each.
     assert_eq!(
         s.fetch("binary", "both", &both).await.keys(Model::Binary),
-        ["new", "new"]
+        [key(&new), key(&new)]
     );
 }
 
 #[tokio::test]
 async fn count_is_clamped_to_1_through_1000() {
     let s = serve_fast().await;
-    s.emulator.publish(Model::Binary, sourced(1005)).unwrap();
+    let raws = sourced(1005);
+    s.emulator.publish(Model::Binary, &raws).unwrap();
     for (name, count, want) in [
         ("zero", "0", 1),
         ("negative", "-5", 1),
@@ -136,7 +133,7 @@ async fn count_is_clamped_to_1_through_1000() {
         );
     }
     let absent = s.fetch("binary", "absent", &[]).await;
-    assert_eq!(absent.keys(Model::Binary), ["k0"]);
+    assert_eq!(absent.keys(Model::Binary), [key(&raws[0])]);
 }
 
 #[tokio::test]
@@ -148,12 +145,16 @@ async fn topics_follow_source_and_action() {
         binary("samples", "mapped", "s-mapped", 3),
         binary("testing", "enriched", "t-enriched", 4),
     ];
-    s.emulator.publish(Model::Binary, raws).unwrap();
+    s.emulator.publish(Model::Binary, &raws).unwrap();
+    let [t_sourced, s_extracted, s_mapped, t_enriched] = raws.each_ref().map(|r| key(r));
 
     let by_source = s
         .fetch("binary", "a", &[("count", "10"), ("r-source", "samples")])
         .await;
-    assert_eq!(by_source.keys(Model::Binary), ["s-extracted", "s-mapped"]);
+    assert_eq!(
+        by_source.keys(Model::Binary),
+        [s_extracted.clone(), s_mapped.clone()]
+    );
     let by_action = s
         .fetch(
             "binary",
@@ -165,12 +166,15 @@ async fn topics_follow_source_and_action() {
             ],
         )
         .await;
-    assert_eq!(by_action.keys(Model::Binary), ["t-sourced", "s-mapped"]);
+    assert_eq!(
+        by_action.keys(Model::Binary),
+        [t_sourced.clone(), s_mapped.clone()]
+    );
     // Across topics, events come back in publish order.
     let all = s.fetch("binary", "c", &[("count", "10")]).await;
     assert_eq!(
         all.keys(Model::Binary),
-        ["t-sourced", "s-extracted", "s-mapped", "t-enriched"]
+        [t_sourced.clone(), s_extracted.clone(), s_mapped, t_enriched]
     );
 
     // d-action is a consume filter: the events are consumed and counted as filtered.
@@ -185,7 +189,7 @@ async fn topics_follow_source_and_action() {
             ],
         )
         .await;
-    assert_eq!(denied.keys(Model::Binary), ["t-sourced", "s-extracted"]);
+    assert_eq!(denied.keys(Model::Binary), [t_sourced, s_extracted]);
     assert_eq!(
         denied.info,
         r#"{"filtered":2,"fetched":2,"ready":true,"paused":false,"filters":{"FilterConsumerRules-reject_event_type":2}}"#
@@ -196,11 +200,13 @@ async fn topics_follow_source_and_action() {
 async fn other_models_read_their_system_topic() {
     let s = serve_fast().await;
     let inserts: Vec<Vec<u8>> = (0..3)
-        .map(|i| {
-            insert_event(&format!("i{i}"), 10 + i, &"aa".repeat(32), &"bb".repeat(32)).unwrap()
-        })
+        .map(|i| insert_event("client-key", 10 + i, &"aa".repeat(32), &format!("{i:064}")).unwrap())
         .collect();
     s.emulator.publish(Model::Insert, &inserts).unwrap();
+    let insert_keys: Vec<String> = inserts
+        .iter()
+        .map(|raw| canonical_key(Model::Insert, raw).unwrap())
+        .collect();
     s.emulator.publish(Model::Binary, sourced(1)).unwrap();
     let got = s
         .fetch(
@@ -209,11 +215,8 @@ async fn other_models_read_their_system_topic() {
             &[("count", "1000"), ("deadline", "30")],
         )
         .await;
-    assert_eq!(got.keys(Model::Insert), ["i0", "i1", "i2"]);
-    assert_eq!(
-        got.events,
-        encode_bulk_from_raw(inserts.iter().map(Vec::as_slice))
-    );
+    assert_eq!(got.keys(Model::Insert), insert_keys);
+    assert_eq!(got.events, held_bulk(&s.emulator, Model::Insert));
 }
 
 #[tokio::test]
@@ -285,52 +288,41 @@ async fn bad_parameters_are_422() {
 }
 
 #[tokio::test]
-async fn unsupported_requests_are_refused_without_consuming() {
+async fn max_security_is_refused_without_consuming() {
     let s = serve_fast().await;
-    s.emulator.publish(Model::Binary, sourced(1)).unwrap();
-    let json = s
-        .get_events(
-            "binary",
-            &[("name", "j"), ("r-historic", "true"), ("deadline", "1")],
-        )
-        .await;
-    assert_eq!(json.status(), 422);
-    assert!(
-        json.text()
-            .await
-            .unwrap()
-            .contains("cannot return events as JSON")
-    );
-    let streams = s
+    let raws = sourced(1);
+    s.emulator.publish(Model::Binary, &raws).unwrap();
+    let refused = s
         .get_events(
             "binary",
             &[
                 ("name", "j"),
                 ("r-historic", "true"),
                 ("avro-format", "true"),
-                ("r-streams", "content"),
+                ("max-security", "OFFICIAL"),
             ],
         )
         .await;
-    assert_eq!(streams.status(), 422);
+    assert_eq!(refused.status(), 422);
     assert!(
-        streams
+        refused
             .text()
             .await
             .unwrap()
-            .contains("does not apply r-streams")
+            .contains("does not apply max-security")
     );
-    // Nothing was consumed by the refused requests.
+    // Nothing was consumed by the refused request.
     assert_eq!(
         s.fetch("binary", "j", &[]).await.keys(Model::Binary),
-        ["k0"]
+        keys(&raws)
     );
 }
 
 #[tokio::test]
 async fn the_deadline_is_honoured_without_early_return() {
     let s = serve(EmulatorConfig::default()).await;
-    s.emulator.publish(Model::Binary, sourced(1)).unwrap();
+    let mut raws = sourced(2);
+    s.emulator.publish(Model::Binary, &raws[..1]).unwrap();
 
     // Fewer events than asked for: the answer comes at the deadline, with what there is.
     let started = Instant::now();
@@ -338,7 +330,7 @@ async fn the_deadline_is_honoured_without_early_return() {
         .fetch("binary", "slow", &[("count", "5"), ("deadline", "1")])
         .await;
     let waited = started.elapsed();
-    assert_eq!(got.keys(Model::Binary), ["k0"]);
+    assert_eq!(got.keys(Model::Binary), keys(&raws[..1]));
     assert!(
         waited >= Duration::from_millis(950),
         "answered after {waited:?}"
@@ -346,14 +338,13 @@ async fn the_deadline_is_honoured_without_early_return() {
     assert!(waited < Duration::from_secs(3), "answered after {waited:?}");
 
     // Enough events: no waiting.
-    s.emulator
-        .publish(Model::Binary, [binary("testing", "sourced", "k1", 2)])
-        .unwrap();
+    s.emulator.publish(Model::Binary, &raws[1..]).unwrap();
     let started = Instant::now();
     let got = s
         .fetch("binary", "quick", &[("count", "2"), ("deadline", "1")])
         .await;
-    assert_eq!(got.keys(Model::Binary), keys(0..2));
+    raws.truncate(2);
+    assert_eq!(got.keys(Model::Binary), keys(&raws));
     assert!(started.elapsed() < Duration::from_millis(900));
 }
 
@@ -375,28 +366,29 @@ async fn a_waiting_get_wakes_when_events_arrive() {
         Fetched::read(response).await
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    s.emulator.publish(Model::Binary, sourced(1)).unwrap();
+    let first = sourced(1);
+    s.emulator.publish(Model::Binary, &first).unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(
         !waiting.is_finished(),
         "answered with fewer than count events"
     );
     let started = Instant::now();
-    s.emulator
-        .publish(Model::Binary, [binary("samples", "mapped", "late", 5)])
-        .unwrap();
+    let late = binary("samples", "mapped", "late", 5);
+    s.emulator.publish(Model::Binary, [&late]).unwrap();
     let got = tokio::time::timeout(Duration::from_secs(2), waiting)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(got.keys(Model::Binary), ["k0", "late"]);
+    assert_eq!(got.keys(Model::Binary), [key(&first[0]), key(&late)]);
     assert!(started.elapsed() < Duration::from_millis(900));
 }
 
 #[tokio::test]
 async fn shutdown_answers_waiting_consumers() {
     let s = serve(EmulatorConfig::default()).await;
-    s.emulator.publish(Model::Binary, sourced(1)).unwrap();
+    let raws = sourced(1);
+    s.emulator.publish(Model::Binary, &raws).unwrap();
     let client = s.client.clone();
     let url = s.url("/api/v2/event/binary/passive");
     let waiting = tokio::spawn(async move {
@@ -416,5 +408,5 @@ async fn shutdown_answers_waiting_consumers() {
         .unwrap()
         .unwrap();
     let got = waiting.await.unwrap();
-    assert_eq!(got.keys(Model::Binary), ["k0"]);
+    assert_eq!(got.keys(Model::Binary), keys(&raws));
 }

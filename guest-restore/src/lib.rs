@@ -5,6 +5,8 @@
 //! streams, in the original's checkpoint files, so a restart resumes where it stopped.
 
 mod events;
+#[cfg(test)]
+mod fake;
 pub mod host;
 /// The retry policy is shared with the backup component (same trait shape over each host).
 #[path = "../../guest-backup/src/retry.rs"]

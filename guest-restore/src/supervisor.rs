@@ -154,3 +154,126 @@ pub fn run_worker<H: Host>(host: &H, role: &str, args: &[u8]) -> Result<(), Stri
         _ => Err(format!("unknown worker role {role:?}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake::FakeHost;
+    use crate::host::ErrorKind;
+
+    fn config() -> RestoreConfig {
+        RestoreConfig {
+            sources: vec!["testing".into(), "samples".into()],
+            backup_id: "1".into(),
+            restore_type: "all".into(),
+            stream_workers: 2,
+            channel_size: 10,
+            retry_count: 3,
+            retry_average_delay_ms: 1,
+            checkpoint_binary_count: 2,
+            skip_existing_streams: false,
+        }
+    }
+
+    fn seeded() -> FakeHost {
+        let host = FakeHost::default();
+        for k in [
+            "testing/content/aa",
+            "testing/content/bb",
+            "testing/content/cc",
+            "samples/content/dd",
+        ] {
+            host.put(Bucket::Streams, k);
+        }
+        for k in [
+            "testing/binary/sourced/2025-01-02T00:00:00Z-1-b",
+            "testing/binary/sourced/2025-01-01T00:00:00Z-1-a",
+            "system/delete/default/2025-01-03T00:00:00Z-1-d",
+            "system/insert/default/2025-01-01T00:00:00Z-1-i",
+            "samples/binary/extracted/2025-01-01T00:00:00Z-1-e",
+        ] {
+            host.put(Bucket::Events, k);
+        }
+        host
+    }
+
+    #[test]
+    fn restores_streams_then_system_then_binary_oldest_first() {
+        let host = seeded();
+        run(&host, &config()).unwrap();
+        let posted = host.posted();
+        let first_event = posted.iter().position(|p| p.starts_with("events")).unwrap();
+        assert_eq!(first_event, 4, "all four streams come first: {posted:?}");
+        assert!(posted[..4].iter().all(|p| p.starts_with("stream ")));
+        let system_done = posted.iter().rposition(|p| p.contains(" system/")).unwrap();
+        let binary_first = posted
+            .iter()
+            .position(|p| p.starts_with("events binary"))
+            .unwrap();
+        assert!(
+            system_done < binary_first,
+            "system insert/delete before binary: {posted:?}"
+        );
+        let testing: Vec<&String> = posted
+            .iter()
+            .filter(|p| p.contains("testing/binary"))
+            .collect();
+        assert!(
+            testing[0].contains("2025-01-01") && testing[1].contains("2025-01-02"),
+            "{testing:?}"
+        );
+        assert_eq!(host.metric("testing", "event-types-complete"), 5);
+        assert_eq!(host.metric("testing", "streams-ok"), 3);
+    }
+
+    #[test]
+    fn a_second_run_resumes_after_the_checkpoints() {
+        let host = seeded();
+        run(&host, &config()).unwrap();
+        let before = host.posted().len();
+        host.put(
+            Bucket::Events,
+            "testing/binary/sourced/2025-01-03T00:00:00Z-1-c",
+        );
+        run(&host, &config()).unwrap();
+        assert_eq!(
+            &host.posted()[before..],
+            ["events binary testing/binary/sourced/2025-01-03T00:00:00Z-1-c"]
+        );
+    }
+
+    #[test]
+    fn failures_fail_the_run_and_filtered_bundles_do_not() {
+        let host = seeded();
+        host.0.borrow_mut().failing.insert(
+            "system/delete/default/2025-01-03T00:00:00Z-1-d".into(),
+            (ErrorKind::Filtered, false),
+        );
+        run(&host, &config()).unwrap();
+        assert_eq!(host.metric("system", "events-filtered"), 1);
+
+        let host = seeded();
+        host.0
+            .borrow_mut()
+            .failing
+            .insert("testing/content/bb".into(), (ErrorKind::Transient, true));
+        let err = run(&host, &config()).unwrap_err();
+        assert!(err.contains("streams"), "{err}");
+        assert!(host.0.borrow().files["restore-failed.stream"].contains("testing/content/bb"));
+        assert!(
+            !host.posted().iter().any(|p| p.starts_with("events")),
+            "events wait for streams"
+        );
+    }
+
+    #[test]
+    fn unknown_restore_type_is_refused() {
+        let mut c = config();
+        c.restore_type = "everything".into();
+        assert!(
+            run(&FakeHost::default(), &c)
+                .unwrap_err()
+                .contains("unknown restore type")
+        );
+    }
+}

@@ -8,6 +8,7 @@ pub mod avro;
 pub mod capabilities;
 pub mod demo;
 pub mod dispatcher;
+pub mod inspect;
 pub mod keys;
 pub mod objectstore;
 pub mod run;

@@ -44,6 +44,13 @@ enum Command {
         #[arg(long, default_value_t = 40)]
         events_per_action: usize,
     },
+    /// Print the events of a local event bundle (gzip or raw avro bulk) as JSON lines.
+    Inspect {
+        path: PathBuf,
+        /// Event model (default: from a `<source>/<model>/<action>/<name>` path).
+        #[arg(long)]
+        model: Option<azul_backup::avro::Model>,
+    },
 }
 
 fn init_logging() {
@@ -78,31 +85,33 @@ fn watch_signals(shutdown: Arc<Shutdown>) {
     });
 }
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    init_logging();
-    let cli = Cli::parse();
-    if let Command::Demo {
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn demo(dir: PathBuf, events_per_action: usize) -> ExitCode {
+    let (backup_component, restore_component) = azul_backup::demo::default_components();
+    let options = azul_backup::demo::DemoOptions {
         dir,
         events_per_action,
-    } = &cli.command
-    {
-        let (backup_component, restore_component) = azul_backup::demo::default_components();
-        let options = azul_backup::demo::DemoOptions {
-            dir: dir.clone(),
-            events_per_action: *events_per_action,
-            backup_component,
-            restore_component,
-        };
-        return match azul_backup::demo::run(&options).await {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::FAILURE,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
+        backup_component,
+        restore_component,
+    };
+    match azul_backup::demo::run(&options).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => report(Err(e)),
     }
+}
+
+/// `backup` or `restore` on the operator's settings; prints the stats table at the end.
+async fn operate(kind: Kind, component: Option<PathBuf>, until_idle: bool) -> ExitCode {
     let (settings, warnings) = match Settings::from_env() {
         Ok(s) => s,
         Err(e) => {
@@ -116,21 +125,16 @@ async fn main() -> ExitCode {
     println!("{}", settings.table());
     let shutdown = Arc::new(Shutdown::default());
     watch_signals(shutdown.clone());
-    let (run, result, columns, what) = match cli.command {
-        Command::Backup {
-            until_idle,
-            component,
-        } => {
-            let component = component.unwrap_or_else(|| app::default_component(Kind::Backup));
+    let component = component.unwrap_or_else(|| app::default_component(kind));
+    let (run, result, columns, what) = match kind {
+        Kind::Backup => {
             let (run, result) = app::backup(&settings, &component, until_idle, shutdown).await;
             (run, result, BACKUP_COLUMNS, "Backup")
         }
-        Command::Restore { component } => {
-            let component = component.unwrap_or_else(|| app::default_component(Kind::Restore));
+        Kind::Restore => {
             let (run, result) = app::restore(&settings, &component, shutdown).await;
             (run, result, RESTORE_COLUMNS, "Restore")
         }
-        Command::Demo { .. } => unreachable!("handled above"),
     };
     if let Some(run) = &run {
         println!("{what} stats:\n{}", run.stats.table(columns));
@@ -139,11 +143,22 @@ async fn main() -> ExitCode {
             run.started.elapsed().as_secs_f64()
         );
     }
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+    report(result)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_logging();
+    match Cli::parse().command {
+        Command::Backup {
+            until_idle,
+            component,
+        } => operate(Kind::Backup, component, until_idle).await,
+        Command::Restore { component } => operate(Kind::Restore, component, false).await,
+        Command::Demo {
+            dir,
+            events_per_action,
+        } => demo(dir, events_per_action).await,
+        Command::Inspect { path, model } => azul_backup::inspect::run(&path, model),
     }
 }

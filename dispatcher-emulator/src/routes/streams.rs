@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256, Sha512};
 use super::AppState;
 use crate::{
     errors::ApiError,
-    gostr::parse_bool,
+    gostr::{json_string, parse_bool},
     params::QueryValues,
     streams::{parse_range, resolve},
 };
@@ -54,11 +54,17 @@ impl StreamMetadata {
         }
     }
 
-    /// `models.DataResponse` as Go encodes it (hex digests need no escaping).
+    /// `models.DataResponse` as Go encodes it (computed hex digests need no escaping; a
+    /// claimed, unverified sha256 might).
     fn response_json(&self) -> String {
         format!(
-            r#"{{"data":{{"label":"{}","size":{},"sha512":"{}","sha256":"{}","sha1":"{}","md5":"{}","mime":"","magic":""}}}}"#,
-            self.label, self.size, self.sha512, self.sha256, self.sha1, self.md5
+            r#"{{"data":{{"label":"{}","size":{},"sha512":"{}","sha256":{},"sha1":"{}","md5":"{}","mime":"","magic":""}}}}"#,
+            self.label,
+            self.size,
+            self.sha512,
+            json_string(&self.sha256),
+            self.sha1,
+            self.md5
         )
     }
 }
@@ -90,13 +96,18 @@ pub(super) async fn post_stream(
     if data.is_empty() {
         return Err(ApiError::without_detail(400, "no content in request body"));
     }
+    let mut metadata = metadata;
     // Compared as given: the dispatcher's check is case-sensitive.
     if !expected_sha256.is_empty() && expected_sha256 != metadata.sha256 {
-        let detail = format!(
-            "sha256 mismatch - supplied: {expected_sha256} vs calc: {}",
-            metadata.sha256
-        );
-        return Err(ApiError::new(400, "sha256 mismatch", detail));
+        if app.emulator.config().verify_sha256 {
+            let detail = format!(
+                "sha256 mismatch - supplied: {expected_sha256} vs calc: {}",
+                metadata.sha256
+            );
+            return Err(ApiError::new(400, "sha256 mismatch", detail));
+        }
+        // Unverified: kept under the hash the client claims (placeholder content).
+        metadata.sha256 = expected_sha256.to_string();
     }
     app.emulator
         .insert_stream(&source, &label, &metadata.sha256, data);

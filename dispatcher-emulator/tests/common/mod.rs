@@ -4,8 +4,11 @@
 
 use std::net::SocketAddr;
 
-use azul_backup::avro::synthetic::{SyntheticBinary, SyntheticStream, binary_event};
-use azul_dispatcher_emulator::{Emulator, EmulatorConfig, Running};
+use azul_backup::avro::{
+    Model, encode_bulk_from_raw,
+    synthetic::{SyntheticBinary, SyntheticStream, binary_event},
+};
+use azul_dispatcher_emulator::{Emulator, EmulatorConfig, Running, canonical_key};
 
 pub struct Served {
     pub emulator: Emulator,
@@ -132,7 +135,7 @@ impl Fetched {
         }
     }
 
-    pub fn keys(&self, model: azul_backup::avro::Model) -> Vec<String> {
+    pub fn keys(&self, model: Model) -> Vec<String> {
         azul_backup::avro::decode_bulk(model, &self.events)
             .expect("events part is an avro bulk")
             .into_iter()
@@ -175,8 +178,10 @@ pub async fn assert_error(response: reqwest::Response, status: u16, title: &str,
     );
 }
 
-/// A valid binary event: datastreams follow the action's rules.
-pub fn binary(source: &str, action: &str, key: &str, ts: i64) -> Vec<u8> {
+/// A valid binary event: datastreams follow the action's rules. `label` tells events apart:
+/// the entity's sha256 is derived from it, and it is sent as the client's `kafka_key` (which
+/// the dispatcher replaces).
+pub fn binary(source: &str, action: &str, label: &str, ts: i64) -> Vec<u8> {
     let stream = |label: &str| SyntheticStream {
         label: label.into(),
         sha256: "ab".repeat(32),
@@ -188,13 +193,13 @@ pub fn binary(source: &str, action: &str, key: &str, ts: i64) -> Vec<u8> {
         "mapped" => vec![stream("report")],
         _ => vec![],
     };
-    binary_with(source, action, key, ts, streams)
+    binary_with(source, action, label, ts, streams)
 }
 
 pub fn binary_with(
     source: &str,
     action: &str,
-    key: &str,
+    label: &str,
     ts: i64,
     streams: Vec<SyntheticStream>,
 ) -> Vec<u8> {
@@ -202,15 +207,20 @@ pub fn binary_with(
         source: source.into(),
         action: action.into(),
         author: "tester".into(),
-        kafka_key: key.into(),
+        kafka_key: label.into(),
         timestamp_micros: ts,
-        sha256: "ab".repeat(32),
+        sha256: sha256_hex(label.as_bytes()),
         streams,
     })
     .expect("encode synthetic binary")
 }
 
-/// `n` valid `testing` sourced events with keys `k0..k<n>`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(data))
+}
+
+/// `n` valid `testing` sourced events labelled `k0..k<n>`.
 pub fn sourced(n: usize) -> Vec<Vec<u8>> {
     (0..n)
         .map(|i| {
@@ -224,6 +234,55 @@ pub fn sourced(n: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-pub fn keys(range: std::ops::Range<usize>) -> Vec<String> {
-    range.map(|i| format!("k{i}")).collect()
+/// The key the dispatcher gives a binary event.
+pub fn key(raw: &[u8]) -> String {
+    canonical_key(Model::Binary, raw).expect("a binary event with a path")
+}
+
+/// The keys the dispatcher gives binary events, in order.
+pub fn keys(raws: &[Vec<u8>]) -> Vec<String> {
+    raws.iter().map(|raw| key(raw)).collect()
+}
+
+/// The bulk a fetch of every held `model` event returns.
+pub fn held_bulk(emulator: &Emulator, model: Model) -> Vec<u8> {
+    encode_bulk_from_raw(emulator.raw_events(model).iter().map(Vec::as_slice))
+}
+
+/// Azul's public reference data (`AZUL_REFERENCE_DIR`, default `<workspace>/../shared/
+/// azul-reference`). Absent, the test is skipped loudly, or fails when `CI` is set.
+pub fn reference_dir(test: &str) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("AZUL_REFERENCE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/azul-reference")
+        });
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: Azul reference data not found at {}", dir.display());
+    }
+    eprintln!(
+        "SKIPPED {test}: Azul reference data not found at {} (set AZUL_REFERENCE_DIR)",
+        dir.display()
+    );
+    None
+}
+
+/// `POST /api/v2/event` with a JSON body.
+pub async fn post_json(s: &Served, query: &[(&str, &str)], body: String) -> reqwest::Response {
+    s.client
+        .post(s.url("/api/v2/event"))
+        .query(query)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("POST events")
+}
+
+/// A JSON body as the dispatcher parses it.
+pub async fn json_body(response: reqwest::Response) -> serde_json::Value {
+    serde_json::from_str(&response.text().await.unwrap()).expect("a JSON body")
 }

@@ -1,90 +1,131 @@
-//! Bulk datums: `model_version` (v5+) then an array of events in blocks.
+//! Bulk datums (`model_version` from v5 on, then an array of events in blocks) and single
+//! event datums, of schema versions 4, 5 and 6; everything comes out as v6.
 
-use apache_avro::{from_avro_datum, to_avro_datum, types::Value};
+use apache_avro::types::Value;
 
-use super::{CURRENT_MODEL_VERSION, CodecError, DecodedEvent, Model, fields, schema};
+use super::{
+    CURRENT_MODEL_VERSION, CodecError, DecodedEvent, Model,
+    encode::{encode_datum, from_apache, write_blocks, write_long},
+    fields,
+    read::{ReadError, Reader},
+    resolve::{promote, resolve},
+    schema::{SchemaVersion, event_node},
+};
 
-/// Events per array block, as Azul's encoder (hamba/avro) writes them.
-const BLOCK_LEN: usize = 100;
+fn bad_event(model: Model, index: usize) -> impl Fn(ReadError) -> CodecError {
+    move |e| CodecError::BadEvent {
+        model,
+        index,
+        reason: format!("at byte {}: {}", e.offset, e.reason),
+    }
+}
 
-fn read_long(buf: &[u8], pos: &mut usize) -> Result<i64, CodecError> {
-    let mut value: u64 = 0;
-    for shift in (0..64).step_by(7) {
-        let byte = *buf.get(*pos).ok_or_else(|| CodecError::Malformed {
-            offset: *pos,
-            reason: "unexpected end of data in a varint".into(),
+/// Read one event of `version` at the reader's position and return it as v6, promoted to
+/// model_version 6 as Go does; `raw` is the original bytes when that changed nothing.
+fn read_event(
+    model: Model,
+    version: SchemaVersion,
+    reader: &mut Reader,
+    index: usize,
+) -> Result<DecodedEvent, CodecError> {
+    let start = reader.pos;
+    let mut event = reader
+        .datum(event_node(model, version))
+        .map_err(bad_event(model, index))?;
+    if version != SchemaVersion::V6 {
+        event = resolve(event, event_node(model, SchemaVersion::V6)).map_err(|reason| {
+            CodecError::BadEvent {
+                model,
+                index,
+                reason,
+            }
         })?;
-        *pos += 1;
-        value |= u64::from(byte & 0x7f) << shift;
-        if byte & 0x80 == 0 {
-            return Ok((value >> 1) as i64 ^ -((value & 1) as i64));
-        }
     }
-    Err(CodecError::Malformed {
-        offset: *pos,
-        reason: "varint longer than 10 bytes".into(),
-    })
+    let promoted = promote(model, &mut event);
+    let raw = match version == SchemaVersion::V6 && !promoted {
+        true => reader.since(start).to_vec(),
+        false => encode_datum(&event),
+    };
+    Ok(fields::describe(model, raw, &event))
 }
 
-pub(crate) fn write_long(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    loop {
-        let byte = (z & 0x7f) as u8;
-        z >>= 7;
-        if z == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
-    }
-}
+/// Azul refuses a bulk that decodes to no events from more bytes than this
+/// (`LENGTH_OF_BULK_HEADER_INFO`): it was most likely not a bulk.
+const BULK_HEADER_MAX: usize = 10;
 
-/// Decode a bulk datum of `model`. Trailing bytes after the array are ignored, as Azul does.
+/// Decode a bulk datum of `model`, of schema version 4, 5 or 6. Trailing bytes after the
+/// array are ignored, as Azul does, unless the array is empty (see [`BULK_HEADER_MAX`]).
 pub fn decode_bulk(model: Model, bytes: &[u8]) -> Result<Vec<DecodedEvent>, CodecError> {
-    let mut pos = 0;
-    let version = read_long(bytes, &mut pos)?;
-    if version != CURRENT_MODEL_VERSION {
-        return Err(CodecError::UnsupportedVersion(version));
+    let mut reader = Reader::new(bytes);
+    let malformed = |e: ReadError| CodecError::Malformed {
+        offset: e.offset,
+        reason: e.reason,
+    };
+    let version = SchemaVersion::detect(reader.long().map_err(malformed)?);
+    if !version.bulk_has_version() {
+        reader = Reader::new(bytes);
     }
-    let schema = schema::event_schema(model);
     let mut events = Vec::new();
     loop {
-        let mut count = read_long(bytes, &mut pos)?;
+        let count = reader
+            .block_count()
+            .map_err(bad_event(model, events.len()))?;
+        if count == 0 && events.is_empty() && bytes.len() > BULK_HEADER_MAX {
+            return Err(CodecError::Malformed {
+                offset: reader.pos,
+                reason: format!("no events in {} bytes: not a bulk", bytes.len()),
+            });
+        }
         if count == 0 {
             return Ok(events);
         }
-        if count < 0 {
-            count = -count;
-            read_long(bytes, &mut pos)?; // block size in bytes: not needed to decode
-        }
         for _ in 0..count {
-            let start = pos;
-            let mut reader = &bytes[pos..];
-            let value =
-                from_avro_datum(schema, &mut reader, None).map_err(|e| CodecError::BadEvent {
-                    model,
-                    index: events.len(),
-                    reason: e.to_string(),
-                })?;
-            pos = bytes.len() - reader.len();
-            events.push(fields::describe(model, bytes[start..pos].to_vec(), &value));
+            let index = events.len();
+            events.push(read_event(model, version, &mut reader, index)?);
         }
     }
+}
+
+/// The schema version of a bulk judged from its first varint, refusing starts that no Azul
+/// writer produces: a `model_version` of 5 or 6, or a v4 block count (hamba writes those
+/// negative, 0 when empty).
+pub fn bulk_header_version(bytes: &[u8]) -> Result<SchemaVersion, CodecError> {
+    let first = Reader::new(bytes)
+        .long()
+        .map_err(|e| CodecError::Malformed {
+            offset: e.offset,
+            reason: e.reason,
+        })?;
+    match SchemaVersion::detect(first) {
+        SchemaVersion::V4 if first > 0 => Err(CodecError::Malformed {
+            offset: 0,
+            reason: format!(
+                "first varint is {first}: neither a model_version (5, 6) nor a v4 block count"
+            ),
+        }),
+        version => Ok(version),
+    }
+}
+
+/// Decode one event datum (not a bulk) of `model`, of schema version 4, 5 or 6: the event's
+/// own leading `model_version` names its schema.
+pub fn decode_single(model: Model, bytes: &[u8]) -> Result<DecodedEvent, CodecError> {
+    let first = Reader::new(bytes).long().map_err(bad_event(model, 0))?;
+    let version = SchemaVersion::detect(first);
+    read_event(model, version, &mut Reader::new(bytes), 0)
+}
+
+/// Decode one raw v6 event datum (as held in a bulk) back into a [`DecodedEvent`].
+pub fn describe_raw(model: Model, raw: &[u8]) -> Result<DecodedEvent, CodecError> {
+    read_event(model, SchemaVersion::V6, &mut Reader::new(raw), 0)
 }
 
 /// Encode events' raw v6 datums as a bulk, in blocks of 100 with byte sizes (as Azul does).
 pub fn encode_bulk_from_raw<'a>(events: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
     let events: Vec<&[u8]> = events.into_iter().collect();
-    let mut out = Vec::with_capacity(4 + events.iter().map(|e| e.len() + 2).sum::<usize>());
+    let mut out = Vec::with_capacity(24 + events.iter().map(|e| e.len()).sum::<usize>());
     write_long(&mut out, CURRENT_MODEL_VERSION);
-    for block in events.chunks(BLOCK_LEN) {
-        write_long(&mut out, -(block.len() as i64));
-        write_long(&mut out, block.iter().map(|e| e.len() as i64).sum());
-        for event in block {
-            out.extend_from_slice(event);
-        }
-    }
-    write_long(&mut out, 0);
+    write_blocks(&mut out, &events, |out, e| out.extend_from_slice(e));
     out
 }
 
@@ -93,24 +134,21 @@ pub fn encode_bulk(events: &[DecodedEvent]) -> Vec<u8> {
     encode_bulk_from_raw(events.iter().map(|e| e.raw.as_slice()))
 }
 
-/// Encode one event value with the v6 schema of `model`, returning its raw datum.
+/// Encode one event value with the v6 schema of `model`, returning its raw datum (map
+/// entries sorted by key).
 pub fn encode_event(model: Model, value: Value) -> Result<Vec<u8>, CodecError> {
-    to_avro_datum(schema::event_schema(model), value).map_err(|e| CodecError::BadEvent {
-        model,
-        index: 0,
-        reason: e.to_string(),
-    })
-}
-
-/// Decode one raw v6 event datum (as held in a bulk) back into a [`DecodedEvent`].
-pub fn describe_raw(model: Model, raw: &[u8]) -> Result<DecodedEvent, CodecError> {
-    let mut reader = raw;
-    let value = from_avro_datum(schema::event_schema(model), &mut reader, None).map_err(|e| {
-        CodecError::BadEvent {
+    from_apache(value, event_node(model, SchemaVersion::V6))
+        .map(|d| encode_datum(&d))
+        .map_err(|reason| CodecError::BadEvent {
             model,
             index: 0,
-            reason: e.to_string(),
-        }
-    })?;
-    Ok(fields::describe(model, raw.to_vec(), &value))
+            reason,
+        })
+}
+
+/// Re-encode a raw v6 event through its decoded value (tests prove this is the identity).
+#[cfg(test)]
+pub(crate) fn reencode(model: Model, raw: &[u8]) -> Result<Vec<u8>, ReadError> {
+    let event = Reader::new(raw).datum(event_node(model, SchemaVersion::V6))?;
+    Ok(encode_datum(&event))
 }

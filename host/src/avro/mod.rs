@@ -1,18 +1,34 @@
-//! Azul's avro wire format: raw bulk datums (`{model_version, events}`), no container file.
+//! Azul's avro wire format: raw bulk datums (`{model_version, events}`), no container file,
+//! in schema versions 4, 5 and 6; and the JSON rendering of events.
 //!
-//! Events are kept as their original v6 bytes (`raw`) so a bundle re-encodes byte-for-byte;
-//! the decoded [`Value`] is only used to read the fields backup needs and to validate.
+//! Events are kept as their v6 bytes (`raw`: the original bytes when they arrive as v6) so
+//! a bundle re-encodes byte-for-byte; the decoded value is only used to read the fields
+//! backup and the emulator need, to validate, and to render JSON. Reading and writing use
+//! our own small codec over compiled schemas (`layout`), because Azul's writer (hamba/avro)
+//! uses negative block counts with byte sizes, and because apache-avro's `HashMap` maps lose
+//! the wire order that byte-exact re-encoding needs.
 
 mod bulk;
+mod datum;
+mod encode;
 mod fields;
+mod json;
+mod layout;
+mod read;
+mod resolve;
 pub mod schema;
 pub mod synthetic;
 mod validate;
 
 use std::{fmt, str::FromStr};
 
-pub use bulk::{decode_bulk, describe_raw, encode_bulk, encode_bulk_from_raw, encode_event};
+pub use bulk::{
+    bulk_header_version, decode_bulk, decode_single, describe_raw, encode_bulk,
+    encode_bulk_from_raw, encode_event,
+};
 pub use fields::rfc3339_nano;
+pub use json::{from_json, parse_json_events, to_json};
+pub use schema::SchemaVersion;
 
 /// The schema version this project writes (`CurrentModelVersion` in Azul).
 pub const CURRENT_MODEL_VERSION: i64 = 6;
@@ -80,7 +96,8 @@ pub struct StreamRef {
 /// One event of a bulk, with the fields backup and the emulator need.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DecodedEvent {
-    /// The event's v6 avro datum, exactly as received.
+    /// The event's v6 avro datum: the bytes as received when they were v6 already, else the
+    /// event re-encoded as v6 after schema resolution.
     pub raw: Vec<u8>,
     pub kafka_key: String,
     /// Microseconds since the Unix epoch (Go's zero time is -62135596800000000).
@@ -93,6 +110,18 @@ pub struct DecodedEvent {
     pub streams: Vec<StreamRef>,
     /// Why the event fails Azul's validity rules, if it does.
     pub invalid: Option<String>,
+    /// `author.name` (every model).
+    pub author_name: String,
+    /// `flags.expedite` of a binary event.
+    pub expedite: bool,
+    /// `flags.retry` of a binary event.
+    pub retry: bool,
+    /// Number of `source.path` nodes (binary, download).
+    pub path_len: usize,
+    /// Size of a binary event's `content` datastream, if it has one.
+    pub content_size: Option<u64>,
+    /// `(label, file_format)` of every datastream of a binary event, valid or not.
+    pub stream_formats: Vec<(String, String)>,
 }
 
 impl DecodedEvent {
@@ -101,12 +130,12 @@ impl DecodedEvent {
     }
 }
 
-/// Avro decoding/encoding failures: the data is damaged, so retrying cannot help.
+/// Avro and JSON decoding/encoding failures: the data is damaged, so retrying cannot help.
 #[derive(Debug, thiserror::Error)]
 pub enum CodecError {
     #[error("not a registered model type: {0:?}")]
     UnknownModel(String),
-    #[error("unsupported avro schema version {0} (this build reads version 6)")]
+    #[error("unsupported event model_version {0} (this build writes version 6)")]
     UnsupportedVersion(i64),
     #[error("avro bulk is truncated or malformed at byte {offset}: {reason}")]
     Malformed { offset: usize, reason: String },
@@ -116,7 +145,25 @@ pub enum CodecError {
         index: usize,
         reason: String,
     },
+    #[error("{model} event JSON does not fit the schema at {field:?}: {reason}")]
+    BadJson {
+        model: Model,
+        field: String,
+        reason: String,
+    },
+    #[error("{model} event cannot be rendered as JSON at {field:?}: {reason}")]
+    Unrenderable {
+        model: Model,
+        field: String,
+        reason: String,
+    },
+    #[error("not a JSON event or array of events: {0}")]
+    NotJson(String),
 }
 
+#[cfg(test)]
+mod fixtures;
+#[cfg(test)]
+mod golden_tests;
 #[cfg(test)]
 mod tests;

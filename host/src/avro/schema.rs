@@ -1,13 +1,55 @@
-//! Avro schema v6 of every Azul event model, written from the dispatcher's documented wire
-//! format (field order defines the binary layout; all fields are non-nullable).
-//! Checked against Azul's own fixtures by the codec tests.
+//! Avro schemas of every Azul event model, written from the dispatcher's documented wire
+//! format (field order defines the binary layout; all fields are non-nullable). Version 6 is
+//! spelled out; versions 4 and 5 are derived from it as the deltas Azul's history documents.
+//! Checked against Azul's own schema files and fixtures by the codec tests.
 
 use std::sync::OnceLock;
 
 use apache_avro::Schema;
 use serde_json::{Value, json};
 
-use super::Model;
+use super::{
+    Model,
+    layout::{Names, Node},
+};
+
+/// The avro schema versions Azul has used; older data is read through schema resolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SchemaVersion {
+    /// First schema: no bulk `model_version`, no `EventSource.settings`, `file_format_legacy`.
+    V4,
+    /// Adds `EventSource.settings` (default `{}`) and the bulk `model_version`.
+    V5,
+    /// Drops `file_format_legacy`. What this project writes.
+    V6,
+}
+
+impl SchemaVersion {
+    pub const ALL: [SchemaVersion; 3] = [SchemaVersion::V4, SchemaVersion::V5, SchemaVersion::V6];
+
+    pub fn number(self) -> i64 {
+        match self {
+            SchemaVersion::V4 => 4,
+            SchemaVersion::V5 => 5,
+            SchemaVersion::V6 => 6,
+        }
+    }
+
+    /// The schema of data whose leading varint is `first`: `model_version` 5 or 6 names its
+    /// version; anything else is v4 (Go's fallback: v4 bulks start with a block count).
+    pub fn detect(first: i64) -> Self {
+        match first {
+            5 => SchemaVersion::V5,
+            6 => SchemaVersion::V6,
+            _ => SchemaVersion::V4,
+        }
+    }
+
+    /// Whether bulks of this version start with `model_version`.
+    pub fn bulk_has_version(self) -> bool {
+        self != SchemaVersion::V4
+    }
+}
 
 fn field(name: &str, ty: Value) -> Value {
     json!({ "name": name, "type": ty })
@@ -251,6 +293,66 @@ pub fn event_schema_json(model: Model) -> Value {
         Model::Download => download_event(),
         Model::Retrohunt => retrohunt_event(),
     }
+}
+
+/// Records that carried `file_format_legacy` (just before `file_format`) until v6.
+const LEGACY_FORMAT_RECORDS: [&str; 3] = [
+    "EventSourcePathNode",
+    "BinaryEntity",
+    "BinaryEntityDatastream",
+];
+
+/// Turn a v6 schema into the same schema of an older `version`.
+fn downgrade(schema: &mut Value, version: SchemaVersion) {
+    match schema {
+        Value::Object(o) => {
+            let name = o.get("name").and_then(Value::as_str).unwrap_or_default();
+            let is_record = o.get("type").and_then(Value::as_str) == Some("record");
+            let legacy = is_record && LEGACY_FORMAT_RECORDS.contains(&name);
+            let drop_settings = is_record && name == "EventSource" && version == SchemaVersion::V4;
+            if let Some(Value::Array(fields)) = o.get_mut("fields") {
+                if legacy {
+                    let at = fields
+                        .iter()
+                        .position(|f| f["name"] == "file_format")
+                        .unwrap_or(fields.len());
+                    fields.insert(at, field("file_format_legacy", json!("string")));
+                }
+                if drop_settings {
+                    fields.retain(|f| f["name"] != "settings");
+                }
+            }
+            o.values_mut().for_each(|v| downgrade(v, version));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| downgrade(v, version)),
+        _ => {}
+    }
+}
+
+/// The schema JSON of one event of `model` in an older or current `version`.
+pub fn event_schema_json_version(model: Model, version: SchemaVersion) -> Value {
+    let mut schema = event_schema_json(model);
+    if version != SchemaVersion::V6 {
+        downgrade(&mut schema, version);
+    }
+    schema
+}
+
+/// The compiled event layout of `model` in `version`, built once.
+pub(crate) fn event_node(model: Model, version: SchemaVersion) -> &'static Node {
+    static NODES: OnceLock<Vec<Node>> = OnceLock::new();
+    let all = NODES.get_or_init(|| {
+        SchemaVersion::ALL
+            .iter()
+            .flat_map(|v| Model::ALL.iter().map(move |m| (*m, *v)))
+            .map(|(m, v)| {
+                Names::default()
+                    .compile(&event_schema_json_version(m, v))
+                    .expect("built-in schema compiles")
+            })
+            .collect()
+    });
+    &all[version as usize * Model::ALL.len() + model as usize]
 }
 
 /// The parsed v6 event schema of `model`, built once.

@@ -1,34 +1,14 @@
-//! Codec tests: wire facts from the dispatcher docs, and Azul's own v6 fixtures (read from
-//! `AZUL_REFERENCE_DIR`, default `../shared/azul-reference`; skipped loudly when absent,
-//! required under `CI`).
+//! Codec unit tests: wire facts from the dispatcher docs and Go's JSON rules. Azul's own
+//! fixtures are checked by `golden_tests`.
 
-use std::path::PathBuf;
+use serde_json::{Value as Json, json};
 
+use super::datum::Datum;
+use super::encode::{encode_datum, write_blocks};
 use super::synthetic::{
     SyntheticBinary, SyntheticStream, binary_event, delete_event, insert_event,
 };
 use super::*;
-
-fn reference_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("AZUL_REFERENCE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/azul-reference")
-        });
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "Azul reference fixtures not found at {} under CI",
-        dir.display()
-    );
-    eprintln!(
-        "SKIPPED: Azul reference fixtures not found at {} (set AZUL_REFERENCE_DIR)",
-        dir.display()
-    );
-    None
-}
 
 fn sample_binary(key: &str) -> Vec<u8> {
     binary_event(&SyntheticBinary {
@@ -154,34 +134,239 @@ fn truncated_bulk_is_a_clear_error() {
     );
 }
 
-/// Every v6 bulk fixture of Azul decodes with our schemas and re-encodes byte-for-byte.
 #[test]
-fn azul_v6_bulk_fixtures_decode_and_reencode() {
-    let Some(dir) = reference_dir() else { return };
-    for model in [
-        Model::Binary,
-        Model::Insert,
-        Model::Delete,
+fn blocks_are_written_as_hamba_does() {
+    let mut out = Vec::new();
+    write_blocks(&mut out, &[0u8; 250], |out, _| out.push(0x02));
+    let mut want = Vec::new();
+    for n in [100usize, 100, 50] {
+        // -n then the block's byte size n (zig-zag varints), then the items.
+        want.extend(encode_datum(&Datum::Long(-(n as i64))));
+        want.extend(encode_datum(&Datum::Long(n as i64)));
+        want.extend(std::iter::repeat_n(0x02, n));
+    }
+    want.push(0);
+    assert_eq!(out, want);
+    let empty: [u8; 0] = [];
+    let mut out = Vec::new();
+    write_blocks(&mut out, &empty, |out, _| out.push(1));
+    assert_eq!(out, [0]);
+}
+
+fn binary_json(features: usize) -> Json {
+    let features: Vec<Json> = (0..features)
+        .map(|i| json!({"name": format!("f{i}"), "value": "v", "type": "string"}))
+        .collect();
+    json!({
+        "model_version": 6,
+        "kafka_key": "k",
+        "timestamp": "2025-08-05T18:10:00Z",
+        "author": {"name": "bob", "category": "user"},
+        "action": "sourced",
+        "flags": {"expedite": true, "retry": true},
+        "source": {
+            "name": "testing",
+            "references": {"zeta": "1", "alpha": "2", "mid": "3"},
+            "path": [
+                {"author": {"name": "bob"}, "action": "sourced", "sha256": "aa",
+                 "timestamp": "2025-08-05T18:10:00Z"},
+                {"author": {"name": "x"}, "action": "extracted", "sha256": "bb",
+                 "timestamp": "2025-08-05T18:10:00Z", "size": 391}
+            ],
+            "timestamp": "2025-08-05T18:10:00Z"
+        },
+        "entity": {
+            "sha256": "bb", "size": 391, "info": {"a": [1, 2]}, "features": features,
+            "datastreams": [
+                {"label": "content", "size": 391, "sha256": "bb", "file_format": "text/json"},
+                {"label": "safe_png", "size": 7, "sha256": "cc", "file_format": "image/png"}
+            ]
+        }
+    })
+}
+
+#[test]
+fn decoded_events_carry_what_the_emulator_needs() {
+    let raw = from_json(Model::Binary, &binary_json(1)).unwrap();
+    let e = describe_raw(Model::Binary, &raw).unwrap();
+    assert_eq!(e.raw, raw);
+    assert_eq!(e.author_name, "bob");
+    assert!(e.expedite && e.retry);
+    assert_eq!(e.path_len, 2);
+    assert_eq!(e.content_size, Some(391));
+    let formats = [("content", "text/json"), ("safe_png", "image/png")];
+    let want: Vec<(String, String)> = formats.map(|(l, f)| (l.into(), f.into())).to_vec();
+    assert_eq!(e.stream_formats, want);
+    assert_eq!(e.streams.len(), 2);
+    assert_eq!(decode_single(Model::Binary, &raw).unwrap(), e);
+}
+
+#[test]
+fn big_arrays_and_map_order_survive_both_codecs() {
+    let raw = from_json(Model::Binary, &binary_json(250)).unwrap();
+    // apache-avro (used by the emulator) reads our negative block counts.
+    let value = apache_avro::from_avro_datum(
+        schema::event_schema(Model::Binary),
+        &mut raw.as_slice(),
+        None,
+    )
+    .unwrap();
+    let Some(apache_avro::types::Value::Record(fields)) = Some(value) else {
+        panic!("a record")
+    };
+    let entity = &fields.iter().find(|(n, _)| n == "entity").unwrap().1;
+    let apache_avro::types::Value::Record(entity) = entity else {
+        panic!("a record")
+    };
+    let features = &entity.iter().find(|(n, _)| n == "features").unwrap().1;
+    assert!(matches!(features, apache_avro::types::Value::Array(f) if f.len() == 250));
+    // Our reader keeps map entries in wire order, so re-encoding is the identity.
+    assert_eq!(bulk::reencode(Model::Binary, &raw).unwrap(), raw);
+    let json = to_json(Model::Binary, &raw).unwrap();
+    assert_eq!(json["entity"]["features"].as_array().unwrap().len(), 250);
+    assert_eq!(json["entity"]["info"], json!({"a": [1, 2]}));
+}
+
+#[test]
+fn json_rendering_omits_fields_as_go_does() {
+    let raw = from_json(Model::Binary, &json!({"author": {"name": "a"}})).unwrap();
+    let zero = "0001-01-01T00:00:00Z";
+    assert_eq!(
+        to_json(Model::Binary, &raw).unwrap(),
+        json!({
+            "model_version": 6, "timestamp": zero, "author": {"name": "a"},
+            "source": {"name": "", "path": null, "timestamp": zero},
+            "entity": {"sha256": ""}, "action": "", "flags": {}
+        })
+    );
+    let raw = from_json(Model::Delete, &json!({"action": "ids"})).unwrap();
+    assert_eq!(
+        to_json(Model::Delete, &raw).unwrap()["entity"],
+        json!({"submission": {}, "author": {}, "link": {}, "ids": {}}),
+        "zero delete timestamps are dropped"
+    );
+    let download = json!({"entity": {"hash": "h", "metadata": {"x": 1}}});
+    let rendered = to_json(
         Model::Download,
-        Model::Plugin,
+        &from_json(Model::Download, &download).unwrap(),
+    );
+    assert_eq!(
+        rendered.unwrap()["entity"],
+        json!({"hash": "h", "metadata": {"x": 1}})
+    );
+    let expiring = json!({"entity": {"direct_expiry": "2025-01-02T03:04:05.5Z"}});
+    let rendered = to_json(
+        Model::Download,
+        &from_json(Model::Download, &expiring).unwrap(),
+    );
+    assert_eq!(
+        rendered.unwrap()["entity"]["direct_expiry"],
+        "2025-01-02T03:04:05.5Z"
+    );
+    let retrohunt = to_json(
         Model::Retrohunt,
-        Model::Status,
+        &from_json(Model::Retrohunt, &json!({})).unwrap(),
+    );
+    assert_eq!(retrohunt.unwrap()["entity"], Json::Null);
+}
+
+#[test]
+fn json_input_follows_go_unmarshal() {
+    let event = json!({
+        "Kafka_Key": "mixed case", "unknown": 1, "author": null, "retries": null,
+        "timestamp": "2021-03-29T13:24:08.549280999+10:00",
+        "entity": {"info": null}
+    });
+    let json = to_json(Model::Binary, &from_json(Model::Binary, &event).unwrap()).unwrap();
+    assert_eq!(json["kafka_key"], "mixed case");
+    assert_eq!(json["author"], json!({"name": ""}));
+    assert_eq!(
+        json["timestamp"], "2021-03-29T03:24:08.54928Z",
+        "UTC, rounded down to µs"
+    );
+    assert_eq!(
+        json["entity"]["info"],
+        Json::Null,
+        "info: null is kept as JSON null"
+    );
+
+    let status = from_json(Model::Status, &json!({"entity": {"results": [{}]}})).unwrap();
+    let status = to_json(Model::Status, &status).unwrap();
+    assert_eq!(status["model_version"], 6);
+    assert_eq!(status["entity"]["input"]["model_version"], 6);
+    assert_eq!(status["entity"]["results"][0]["model_version"], 6);
+
+    assert!(matches!(
+        from_json(Model::Binary, &json!({"model_version": 5})),
+        Err(CodecError::UnsupportedVersion(5))
+    ));
+    for (bad, at) in [
+        (json!({"retries": "3"}), "retries"),
+        (json!({"retries": 1.5}), "retries"),
+        (json!({"entity": {"size": -1}}), "entity.size"),
+        (
+            json!({"source": {"path": [{"timestamp": "yesterday"}]}}),
+            "source.path.0.timestamp",
+        ),
+        (json!({"flags": []}), "flags"),
     ] {
-        let path = dir
-            .join("bedrock/testdata/events")
-            .join(model.as_str())
-            .join("bulk.json.avro");
-        let Ok(bytes) = std::fs::read(&path) else {
-            continue;
-        };
-        let events =
-            decode_bulk(model, &bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert!(!events.is_empty(), "{}", path.display());
-        assert_eq!(
-            encode_bulk(&events),
-            bytes,
-            "{} re-encodes byte-for-byte",
-            path.display()
+        match from_json(Model::Binary, &bad) {
+            Err(CodecError::BadJson { field, .. }) => assert_eq!(field, at, "{bad}"),
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn json_events_parse_with_the_last_duplicate_winning() {
+    let text = r#"[{"a": 1, "b": {"file_format": "Text", "file_format": "text/json"}, "a": 2}]"#;
+    let events = parse_json_events(text).unwrap();
+    assert_eq!(events, [json!({"a": 2, "b": {"file_format": "text/json"}})]);
+    assert_eq!(parse_json_events(r#" {"a": 1} "#).unwrap().len(), 1);
+    assert!(parse_json_events("[]").unwrap().is_empty());
+    for bad in ["3", "[1]", "{", "", "null"] {
+        assert!(
+            matches!(parse_json_events(bad), Err(CodecError::NotJson(_))),
+            "{bad:?}"
         );
     }
+}
+
+#[test]
+fn unrenderable_times_are_errors() {
+    let node = schema::event_node(Model::Plugin, schema::SchemaVersion::V6);
+    let mut event = Datum::zero(node);
+    *event.get_mut("timestamp").unwrap() = Datum::Timestamp(i64::MAX);
+    let err = to_json(Model::Plugin, &encode_datum(&event)).unwrap_err();
+    assert!(
+        matches!(&err, CodecError::Unrenderable { field, .. } if field == "timestamp"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bulk_versions_are_detected_from_the_first_varint() {
+    use schema::SchemaVersion::{V4, V5, V6};
+    assert_eq!(bulk_header_version(&[0x0c, 0x00]).unwrap(), V6);
+    assert_eq!(bulk_header_version(&[0x0a, 0x00]).unwrap(), V5);
+    assert_eq!(
+        bulk_header_version(&[0x03, 0x10]).unwrap(),
+        V4,
+        "block count -2"
+    );
+    assert_eq!(bulk_header_version(&[0x00]).unwrap(), V4, "empty v4 bulk");
+    assert!(bulk_header_version(b"hello").is_err());
+    assert!(decode_bulk(Model::Binary, &[0x00]).unwrap().is_empty());
+    // An empty array followed by much more: Azul says it was not a bulk.
+    let mut padded = vec![0x0c, 0x00];
+    padded.extend([7; 20]);
+    assert!(matches!(
+        decode_bulk(Model::Binary, &padded),
+        Err(CodecError::Malformed { .. })
+    ));
+    assert!(
+        decode_bulk(Model::Binary, &padded[..10])
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -1,11 +1,18 @@
 //! Azul's event validity rules (`CheckValid`), as far as backup depends on them.
 
-use apache_avro::types::Value;
+use super::{Model, datum::Datum};
 
-use super::{
-    Model,
-    fields::{get, get_array, get_str},
-};
+fn get<'a>(value: &'a Datum, name: &str) -> Option<&'a Datum> {
+    value.get(name)
+}
+
+fn get_str<'a>(value: &'a Datum, name: &str) -> Option<&'a str> {
+    value.get(name).and_then(Datum::as_str)
+}
+
+fn get_array<'a>(value: &'a Datum, name: &str) -> &'a [Datum] {
+    value.items_at(name)
+}
 
 const ACTIONS: [&str; 5] = ["sourced", "extracted", "augmented", "mapped", "enriched"];
 
@@ -28,14 +35,14 @@ const LABELS: [&str; 16] = [
     "yara_rule_hit",
 ];
 
-fn non_empty(value: Option<&Value>, name: &str) -> bool {
+fn non_empty(value: Option<&Datum>, name: &str) -> bool {
     value
         .and_then(|v| get_str(v, name))
         .is_some_and(|s| !s.is_empty())
 }
 
 /// Why `value` (an event of `model`) is invalid, or `None` when it is valid.
-pub(crate) fn check(model: Model, value: &Value) -> Option<String> {
+pub(crate) fn check(model: Model, value: &Datum) -> Option<String> {
     if !non_empty(get(value, "author"), "name") {
         return Some("author.name is empty".into());
     }
@@ -46,7 +53,7 @@ pub(crate) fn check(model: Model, value: &Value) -> Option<String> {
     }
 }
 
-fn check_path_node(node: &Value, what: &str) -> Option<String> {
+fn check_path_node(node: &Datum, what: &str) -> Option<String> {
     if !non_empty(Some(node), "sha256") {
         return Some(format!("{what} has no sha256"));
     }
@@ -60,7 +67,7 @@ fn check_path_node(node: &Value, what: &str) -> Option<String> {
     None
 }
 
-fn check_binary(value: &Value) -> Option<String> {
+fn check_binary(value: &Datum) -> Option<String> {
     let action = get_str(value, "action").unwrap_or_default();
     if !ACTIONS.contains(&action) {
         return Some(format!("invalid action {action:?}"));
@@ -105,7 +112,7 @@ fn check_binary(value: &Value) -> Option<String> {
     }
 }
 
-fn check_insert(value: &Value) -> Option<String> {
+fn check_insert(value: &Datum) -> Option<String> {
     let entity = get(value, "entity");
     if !non_empty(entity, "parent_sha256") {
         return Some("entity.parent_sha256 is empty".into());

@@ -175,11 +175,3 @@ pub async fn spool_reader(
     let (path, len, _) = spooler.finish()?;
     Ok((path, len))
 }
-
-/// A re-sendable request body streamed from a file.
-pub async fn file_body(path: &std::path::Path) -> std::io::Result<reqwest::Body> {
-    let file = tokio::fs::File::open(path).await?;
-    Ok(reqwest::Body::wrap_stream(
-        tokio_util::io::ReaderStream::new(file),
-    ))
-}

@@ -5,10 +5,10 @@
 use wasmtime::component::Resource;
 
 use super::batch::EventBatch;
-use super::body::{Body, file_body};
+use super::body::Body;
 use super::{HostState, wit_error};
 use crate::avro::{Model, StreamRef, decode_bulk};
-use crate::dispatcher::{DispatcherError, FetchRequest};
+use crate::dispatcher::{DispatcherError, FetchRequest, RequestBody};
 use crate::keys::validate_segment;
 use crate::runtime::bindings::{
     dispatcher::{self, PostResult},
@@ -23,6 +23,7 @@ pub(crate) fn dispatcher_error(e: DispatcherError) -> WitError {
         DispatcherError::Rejected { .. } if retryable => ErrorKind::Transient,
         DispatcherError::Rejected { .. } => ErrorKind::Rejected,
         DispatcherError::Server { .. } | DispatcherError::Transport(_) => ErrorKind::Transient,
+        DispatcherError::PartialPublish { .. } => ErrorKind::Rejected,
         DispatcherError::Malformed(_) => ErrorKind::Corrupt,
         DispatcherError::Io(_) => ErrorKind::Io,
     };
@@ -95,23 +96,20 @@ impl HostState {
         }
     }
 
-    async fn post_body(&mut self, content: Resource<Body>) -> Result<reqwest::Body, WitError> {
+    /// Take a store body for upload; the temp file lives until the upload is done.
+    fn post_body(&mut self, content: Resource<Body>) -> Result<Body, WitError> {
         let body = self
             .table
             .delete(content)
             .map_err(|e| wit_error(ErrorKind::InvalidInput, e.to_string(), false))?;
-        let Some(path) = body.file_path() else {
-            return Err(wit_error(
+        match body.file_path() {
+            Some(_) => Ok(body),
+            None => Err(wit_error(
                 ErrorKind::InvalidInput,
                 "only store bodies can be uploaded",
                 false,
-            ));
-        };
-        let request = file_body(&path)
-            .await
-            .map_err(|e| wit_error(ErrorKind::Io, e.to_string(), false))?;
-        drop(body); // the open file keeps the data readable after the temp path is removed
-        Ok(request)
+            )),
+        }
     }
 }
 
@@ -168,14 +166,16 @@ impl dispatcher::Host for HostState {
             Ok(s) => s,
             Err(e) => return Ok(Err(e)),
         };
-        let body = match self.post_body(content).await {
+        let body = match self.post_body(content) {
             Ok(b) => b,
             Err(e) => return Ok(Err(e)),
         };
+        // `body` (and its temp file) lives until the upload, retries included, is done.
+        let request = RequestBody::File(body.file_path().unwrap_or_default());
         Ok(self
             .run
             .dispatcher
-            .post_stream(&s, body)
+            .post_stream(&s, &request)
             .await
             .map_err(dispatcher_error))
     }
@@ -189,14 +189,15 @@ impl dispatcher::Host for HostState {
             Ok(m) => m,
             Err(e) => return Ok(Err(e)),
         };
-        let body = match self.post_body(bulk).await {
+        let body = match self.post_body(bulk) {
             Ok(b) => b,
             Err(e) => return Ok(Err(e)),
         };
+        let request = RequestBody::File(body.file_path().unwrap_or_default());
         Ok(self
             .run
             .dispatcher
-            .post_events(model, body)
+            .post_events(model, &request)
             .await
             .map_err(dispatcher_error)
             .map(|r| PostResult {

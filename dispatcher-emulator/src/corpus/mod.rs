@@ -1,6 +1,9 @@
 //! A deterministic synthetic corpus: binary events for every source × action obeying Azul's
 //! datastream rules, real random stream contents stored under their true sha256 (some shared
-//! between events, so stream dedupe is exercised), plus `insert` and `delete` events.
+//! between events, so stream dedupe is exercised), plus `insert` and `delete` events. Events
+//! are published through the dispatcher's produce pipeline, so they hold canonical keys.
+
+mod sizes;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
@@ -9,6 +12,8 @@ use azul_backup::avro::{
     synthetic::{SyntheticBinary, SyntheticStream, binary_event, delete_event, insert_event},
 };
 use rand::{Rng, RngCore, SeedableRng, rngs::StdRng};
+
+pub use sizes::{BadSizes, StreamSizes};
 
 use crate::{Emulator, PublishError, topics::ACTIONS};
 
@@ -50,6 +55,48 @@ pub struct CorpusSummary {
     pub stream_bytes: u64,
 }
 
+/// `--synthetic`: a total number of binary events (spread round-robin over sources and
+/// actions) with streams of a chosen size distribution.
+#[derive(Debug, Clone)]
+pub struct SyntheticSpec {
+    pub sources: Vec<String>,
+    pub binary_events: usize,
+    pub insert_events: usize,
+    pub delete_events: usize,
+    pub seed: u64,
+    pub sizes: StreamSizes,
+}
+
+impl SyntheticSpec {
+    /// `binary_events` with the default share of inserts and deletes (1 in 20 and 1 in 50).
+    pub fn new(sources: Vec<String>, binary_events: usize, seed: u64) -> Self {
+        SyntheticSpec {
+            sources,
+            binary_events,
+            insert_events: binary_events.div_ceil(20),
+            delete_events: binary_events.div_ceil(50),
+            seed,
+            sizes: StreamSizes::default(),
+        }
+    }
+}
+
+impl From<&CorpusSpec> for SyntheticSpec {
+    fn from(spec: &CorpusSpec) -> Self {
+        SyntheticSpec {
+            sources: spec.sources.clone(),
+            binary_events: spec.events_per_action * spec.sources.len() * ACTIONS.len(),
+            insert_events: spec.insert_events,
+            delete_events: spec.delete_events,
+            seed: spec.seed,
+            sizes: StreamSizes::Uniform {
+                min: 1,
+                max: spec.max_stream_size.max(1) as u64,
+            },
+        }
+    }
+}
+
 impl CorpusSummary {
     pub fn count(&self, model: Model) -> usize {
         self.events.get(model.as_str()).copied().unwrap_or(0)
@@ -69,7 +116,7 @@ const START_MICROS: i64 = 1_735_689_600_000_000;
 
 struct Generator<'a> {
     emulator: &'a Emulator,
-    spec: &'a CorpusSpec,
+    spec: &'a SyntheticSpec,
     rng: StdRng,
     keys: HashSet<String>,
     clock: i64,
@@ -85,7 +132,8 @@ impl Generator<'_> {
         hex::encode(buf)
     }
 
-    /// 32 hex characters, never repeated within the corpus.
+    /// The key a client would send: 32 hex characters, never repeated within the corpus. The
+    /// produce pipeline replaces it with the dispatcher's own.
     fn kafka_key(&mut self) -> String {
         loop {
             let key = self.hex(16);
@@ -95,21 +143,22 @@ impl Generator<'_> {
         }
     }
 
-    /// Strictly increasing, up to two seconds apart.
+    /// Strictly increasing, one to three seconds apart: binary keys only see whole seconds of
+    /// the source time, so events must not share one.
     fn tick(&mut self) -> i64 {
-        self.clock += self.rng.random_range(1_000..2_000_000);
+        self.clock += self.rng.random_range(1_000_000..3_000_000);
         self.clock
     }
 
     fn new_stream(&mut self, source: &str, label: &'static str) -> SyntheticStream {
-        let size = self.rng.random_range(1..=self.spec.max_stream_size.max(1));
-        let mut data = vec![0u8; size];
+        let size = self.spec.sizes.sample(&mut self.rng);
+        let mut data = vec![0u8; size as usize];
         self.rng.fill_bytes(&mut data);
         let sha256 = self.emulator.put_stream(source, label, data);
         let stream = SyntheticStream {
             label: label.into(),
             sha256,
-            size: size as u64,
+            size,
         };
         self.record(source, &stream);
         self.stored
@@ -199,6 +248,14 @@ impl Generator<'_> {
 
 /// Generate the corpus described by `spec` and publish it into `emulator`.
 pub fn seed(emulator: &Emulator, spec: &CorpusSpec) -> Result<CorpusSummary, CorpusError> {
+    seed_synthetic(emulator, &SyntheticSpec::from(spec))
+}
+
+/// Generate a synthetic corpus and publish it into `emulator`.
+pub fn seed_synthetic(
+    emulator: &Emulator,
+    spec: &SyntheticSpec,
+) -> Result<CorpusSummary, CorpusError> {
     let mut generator = Generator {
         emulator,
         spec,
@@ -209,13 +266,14 @@ pub fn seed(emulator: &Emulator, spec: &CorpusSpec) -> Result<CorpusSummary, Cor
         summary: CorpusSummary::default(),
     };
     // Round-robin, so every topic's history spans the whole time range.
-    let mut binaries = Vec::new();
-    for _ in 0..spec.events_per_action {
-        for source in &spec.sources {
-            for action in ACTIONS {
-                binaries.push(generator.binary(source, action)?);
-            }
-        }
+    let topics: Vec<(&String, &str)> = spec
+        .sources
+        .iter()
+        .flat_map(|source| ACTIONS.map(|action| (source, action)))
+        .collect();
+    let mut binaries = Vec::with_capacity(spec.binary_events);
+    for (source, action) in topics.iter().cycle().take(spec.binary_events) {
+        binaries.push(generator.binary(source, action)?);
     }
     let mut inserts = Vec::new();
     for _ in 0..spec.insert_events {
