@@ -79,6 +79,7 @@ fn env(
         ("BK__STREAM_ROUTINE_COUNT", "4"),
         ("BK__RETRY_AVERAGE_DELAY_MS", "50"),
         ("BK__CHECKPOINT_BINARY_COUNT", "50"),
+        ("BK__METRICS_ADDR", "127.0.0.1:0"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::BackupConfig;
-use crate::host::{Batch, EventMark, FetchRequest, Host, Level, Queue, Spool};
+use crate::host::{Batch, EventMark, FetchRequest, Host, Journal, Level, Queue, Spool};
 use crate::retry::{backoff_ms, with_retry};
 
 /// The dispatcher identity version the original uses (`RECOVERY_VERSION`).
@@ -13,6 +13,8 @@ pub const BINARY_ACTIONS: [&str; 5] = ["sourced", "extracted", "augmented", "map
 pub const SYSTEM_MODELS: [&str; 2] = ["insert", "delete"];
 /// Queue of raw stream requests, filled by consumers, drained by dedupe.
 pub const STREAM_REQUESTS: &str = "stream-requests";
+/// Journal of stream requests not yet handled (state file `streams.journal`).
+pub const STREAM_JOURNAL: &str = "streams";
 
 /// What one consumer reads: binary events of (source, action), or a system model.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,13 +94,22 @@ pub fn request_line(r: &crate::host::StreamRequest) -> String {
     )
 }
 
+/// Journal the requests (durably) before queueing them, so none is lost in a crash.
 fn enqueue<H: Host>(
+    journal: &H::Journal,
     queue: &H::Queue,
     requests: &[crate::host::StreamRequest],
 ) -> Result<(), String> {
-    for r in requests {
+    if requests.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = requests.iter().map(request_line).collect();
+    journal
+        .add(&lines)
+        .map_err(|e| format!("{STREAM_JOURNAL} journal: {}", e.message))?;
+    for line in &lines {
         queue
-            .send(request_line(r).as_bytes())
+            .send(line.as_bytes())
             .map_err(|e| format!("stream queue: {}", e.message))?;
     }
     Ok(())
@@ -143,6 +154,9 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig, consumer: &Consumer) -> Res
         .open_spool(&consumer.spool_name(), &consumer.model)
         .map_err(|e| format!("spool {}: {}", consumer.spool_name(), e.message))?;
     let queue = host.open_queue(STREAM_REQUESTS, config.channel_size);
+    let journal = host
+        .open_journal(STREAM_JOURNAL)
+        .map_err(|e| format!("{STREAM_JOURNAL} journal: {}", e.message))?;
     if spool.len() > 0 {
         host.log(
             Level::Info,
@@ -152,7 +166,7 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig, consumer: &Consumer) -> Res
                 spool.len()
             ),
         );
-        enqueue::<H>(&queue, &spool.stream_requests())?;
+        enqueue::<H>(&journal, &queue, &spool.stream_requests())?;
     }
     let request = consumer.request(config);
     let mut last_flush = host.monotonic_ms();
@@ -167,7 +181,8 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig, consumer: &Consumer) -> Res
             Ok(batch) => batch,
             Err(e) => {
                 failures += 1;
-                host.metric(&consumer.source, "fetch-errors", 1);
+                let event = format!("{}/{}", consumer.model, consumer.action);
+                host.event_error(&consumer.source, &event, "FetchEvents");
                 host.log(
                     Level::Warn,
                     &format!("{}: fetch failed: {}", request.consumer, e.message),
@@ -186,7 +201,10 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig, consumer: &Consumer) -> Res
                     e.message
                 )
             })?;
-            enqueue::<H>(&queue, &batch.stream_requests())?;
+            enqueue::<H>(&journal, &queue, &batch.stream_requests())?;
+            for _ in 0..batch.invalid_count() {
+                host.event_error(&consumer.source, &consumer.model, "CheckValid");
+            }
         }
         let caught_up = fetched == 0 && batch.info().ready;
         let now = host.monotonic_ms();
@@ -226,6 +244,7 @@ mod tests {
             consecutive_stream_failures: 5,
             dedupe_capacity: 100,
             until_idle: true,
+            retry_failed: None,
         }
     }
 
@@ -327,6 +346,10 @@ mod tests {
         host.fetches.borrow_mut().push_back(Ok(batch(0, 2)));
         run(&host, &config(20), &Consumer::binary("testing", "sourced")).unwrap();
         assert_eq!(host.stored.borrow().values().sum::<u32>(), 2);
-        assert!(host.metric_value("testing", "fetch-errors") >= 1);
+        assert!(
+            host.event_errors
+                .borrow()
+                .contains(&"testing binary/sourced FetchEvents".to_string())
+        );
     }
 }

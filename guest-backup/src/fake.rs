@@ -5,8 +5,8 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::host::{
-    Batch, Bucket, Encoding, Error, ErrorKind, EventMark, FetchInfo, FetchRequest, Host, Level,
-    Queue, Spool, StreamRef, StreamRequest, Task,
+    Batch, Bucket, Encoding, Error, ErrorKind, EventMark, FetchInfo, FetchRequest, Host, Journal,
+    Level, Queue, Spool, StreamRef, StreamRequest, Task,
 };
 
 #[derive(Clone, Default)]
@@ -91,6 +91,30 @@ impl Queue for FakeQueue {
     fn close(&self) {}
 }
 
+/// The journal as a multiset of outstanding items.
+#[derive(Clone, Default)]
+pub struct FakeJournal {
+    pub outstanding: std::rc::Rc<RefCell<Vec<String>>>,
+    pub recovered: Vec<String>,
+}
+
+impl Journal for FakeJournal {
+    fn add(&self, items: &[String]) -> Result<(), Error> {
+        self.outstanding.borrow_mut().extend_from_slice(items);
+        Ok(())
+    }
+    fn done(&self, item: &str) -> Result<(), Error> {
+        let mut o = self.outstanding.borrow_mut();
+        if let Some(i) = o.iter().position(|x| x == item) {
+            o.remove(i);
+        }
+        Ok(())
+    }
+    fn recovered(&self) -> Vec<String> {
+        self.recovered.clone()
+    }
+}
+
 pub struct FakeTask;
 
 impl Task for FakeTask {
@@ -119,6 +143,13 @@ pub struct FakeHost {
     pub metrics: RefCell<BTreeMap<(String, String), u64>>,
     pub clock_ms: Cell<u64>,
     pub seed: Cell<u64>,
+    pub journal: FakeJournal,
+    pub files: RefCell<BTreeMap<String, String>>,
+    pub stop_reason: RefCell<Option<String>>,
+    pub event_errors: RefCell<Vec<String>>,
+    /// sha256s whose download fails (transient) or is missing (404).
+    pub failing: RefCell<Vec<String>>,
+    pub missing: RefCell<Vec<String>>,
 }
 
 impl FakeHost {
@@ -141,6 +172,7 @@ impl Host for FakeHost {
     type Body = StreamRef;
     type Queue = FakeQueue;
     type Task = FakeTask;
+    type Journal = FakeJournal;
 
     fn log(&self, _level: Level, _message: &str) {}
     fn monotonic_ms(&self) -> u64 {
@@ -165,6 +197,34 @@ impl Host for FakeHost {
             .entry((source.into(), stat.into()))
             .or_default() += delta;
     }
+    fn event_error(&self, source: &str, event: &str, keyword: &str) {
+        self.event_errors
+            .borrow_mut()
+            .push(format!("{source} {event} {keyword}"));
+    }
+    fn object_error(&self, _keyword: &str) {}
+    fn stream_exists(&self, _stream: &StreamRef) -> Result<bool, Error> {
+        Ok(false)
+    }
+    fn open_journal(&self, _name: &str) -> Result<FakeJournal, Error> {
+        Ok(self.journal.clone())
+    }
+    fn read_state(&self, name: &str) -> Result<Option<String>, Error> {
+        Ok(self.files.borrow().get(name).cloned())
+    }
+    fn remove_state(&self, name: &str) -> Result<(), Error> {
+        self.files.borrow_mut().remove(name);
+        Ok(())
+    }
+    fn write_state(&self, name: &str, content: &str) -> Result<(), Error> {
+        self.files.borrow_mut().insert(name.into(), content.into());
+        Ok(())
+    }
+    fn request_stop(&self, reason: &str) {
+        self.stop_reason
+            .borrow_mut()
+            .get_or_insert_with(|| reason.to_string());
+    }
     fn fetch_events(&self, _request: &FetchRequest) -> Result<FakeBatch, Error> {
         self.fetches
             .borrow_mut()
@@ -175,6 +235,12 @@ impl Host for FakeHost {
             }))
     }
     fn open_stream(&self, stream: &StreamRef) -> Result<StreamRef, Error> {
+        if self.failing.borrow().contains(&stream.sha256) {
+            return Err(Self::transient());
+        }
+        if self.missing.borrow().contains(&stream.sha256) {
+            return Err(err(ErrorKind::NotFound, false));
+        }
         Ok(stream.clone())
     }
     fn put(
@@ -203,6 +269,11 @@ impl Host for FakeHost {
     }
     fn append_line(&self, name: &str, line: &str) -> Result<(), Error> {
         self.lines.borrow_mut().push((name.into(), line.into()));
+        self.files
+            .borrow_mut()
+            .entry(name.into())
+            .or_default()
+            .push_str(&format!("{line}\n"));
         Ok(())
     }
     fn open_queue(&self, name: &str, _capacity: u32) -> FakeQueue {
@@ -219,6 +290,6 @@ impl Host for FakeHost {
         false
     }
     fn shutdown_requested(&self) -> bool {
-        false
+        self.stop_reason.borrow().is_some()
     }
 }

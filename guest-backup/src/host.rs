@@ -33,6 +33,12 @@ pub trait Spool {
     fn clear(&self) -> Result<(), Error>;
 }
 
+pub trait Journal {
+    fn add(&self, items: &[String]) -> Result<(), Error>;
+    fn done(&self, item: &str) -> Result<(), Error>;
+    fn recovered(&self) -> Vec<String>;
+}
+
 pub trait Queue {
     fn send(&self, message: &[u8]) -> Result<(), Error>;
     fn recv(&self) -> Option<Vec<u8>>;
@@ -50,14 +56,18 @@ pub trait Host {
     type Body;
     type Queue: Queue;
     type Task: Task;
+    type Journal: Journal;
 
     fn log(&self, level: Level, message: &str);
     fn monotonic_ms(&self) -> u64;
     fn sleep_ms(&self, ms: u64);
     fn random_u64(&self) -> u64;
     fn metric(&self, source: &str, stat: &str, delta: u64);
+    fn event_error(&self, source: &str, event: &str, keyword: &str);
+    fn object_error(&self, keyword: &str);
     fn fetch_events(&self, request: &FetchRequest) -> Result<Self::Batch, Error>;
     fn open_stream(&self, stream: &StreamRef) -> Result<Self::Body, Error>;
+    fn stream_exists(&self, stream: &StreamRef) -> Result<bool, Error>;
     fn put(
         &self,
         bucket: Bucket,
@@ -68,11 +78,16 @@ pub trait Host {
     fn put_spool(&self, key: &str, spool: &Self::Spool) -> Result<u64, Error>;
     fn exists(&self, bucket: Bucket, key: &str) -> Result<bool, Error>;
     fn open_spool(&self, name: &str, model: &str) -> Result<Self::Spool, Error>;
+    fn open_journal(&self, name: &str) -> Result<Self::Journal, Error>;
+    fn read_state(&self, name: &str) -> Result<Option<String>, Error>;
+    fn remove_state(&self, name: &str) -> Result<(), Error>;
+    fn write_state(&self, name: &str, content: &str) -> Result<(), Error>;
     fn append_line(&self, name: &str, line: &str) -> Result<(), Error>;
     fn open_queue(&self, name: &str, capacity: u32) -> Self::Queue;
     fn spawn(&self, role: &str, args: &[u8]) -> Result<Self::Task, Error>;
     fn cancelled(&self) -> bool;
     fn shutdown_requested(&self) -> bool;
+    fn request_stop(&self, reason: &str);
 }
 
 /// The real host, through the component's imports.
@@ -118,6 +133,18 @@ impl Spool for statedir::Spool {
     }
 }
 
+impl Journal for statedir::Journal {
+    fn add(&self, items: &[String]) -> Result<(), Error> {
+        statedir::Journal::add(self, items)
+    }
+    fn done(&self, item: &str) -> Result<(), Error> {
+        statedir::Journal::done(self, item)
+    }
+    fn recovered(&self) -> Vec<String> {
+        statedir::Journal::recovered(self)
+    }
+}
+
 impl Queue for queues::Queue {
     fn send(&self, message: &[u8]) -> Result<(), Error> {
         queues::Queue::send(self, message)
@@ -145,6 +172,7 @@ impl Host for WasmHost {
     type Body = types::Body;
     type Queue = queues::Queue;
     type Task = tasks::Task;
+    type Journal = statedir::Journal;
 
     fn log(&self, level: Level, message: &str) {
         log::log(level, message)
@@ -161,11 +189,20 @@ impl Host for WasmHost {
     fn metric(&self, source: &str, stat: &str, delta: u64) {
         metrics::add(source, stat, delta)
     }
+    fn event_error(&self, source: &str, event: &str, keyword: &str) {
+        metrics::event_error(source, event, keyword)
+    }
+    fn object_error(&self, keyword: &str) {
+        metrics::object_error(keyword)
+    }
     fn fetch_events(&self, request: &FetchRequest) -> Result<types::EventBatch, Error> {
         dispatcher::fetch_events(request)
     }
     fn open_stream(&self, stream: &StreamRef) -> Result<types::Body, Error> {
         dispatcher::open_stream(stream)
+    }
+    fn stream_exists(&self, stream: &StreamRef) -> Result<bool, Error> {
+        dispatcher::stream_exists(stream)
     }
     fn put(
         &self,
@@ -185,6 +222,18 @@ impl Host for WasmHost {
     fn open_spool(&self, name: &str, model: &str) -> Result<statedir::Spool, Error> {
         statedir::open_spool(name, model)
     }
+    fn open_journal(&self, name: &str) -> Result<statedir::Journal, Error> {
+        statedir::open_journal(name)
+    }
+    fn read_state(&self, name: &str) -> Result<Option<String>, Error> {
+        statedir::read(name)
+    }
+    fn remove_state(&self, name: &str) -> Result<(), Error> {
+        statedir::remove(name)
+    }
+    fn write_state(&self, name: &str, content: &str) -> Result<(), Error> {
+        statedir::write_atomic(name, content)
+    }
     fn append_line(&self, name: &str, line: &str) -> Result<(), Error> {
         statedir::append_line(name, line)
     }
@@ -199,5 +248,8 @@ impl Host for WasmHost {
     }
     fn shutdown_requested(&self) -> bool {
         tasks::shutdown_requested()
+    }
+    fn request_stop(&self, reason: &str) {
+        tasks::request_stop(reason)
     }
 }

@@ -6,6 +6,7 @@
 
 mod consumer;
 mod dedupe;
+mod failed;
 #[cfg(test)]
 mod fake;
 pub mod host;

@@ -4,8 +4,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::BackupConfig;
-use crate::consumer::{self, BINARY_ACTIONS, Consumer, STREAM_REQUESTS, SYSTEM_MODELS};
-use crate::host::{Host, Level, Queue, Task};
+use crate::azul::backup::config::FailedStreams;
+use crate::consumer::{
+    self, BINARY_ACTIONS, Consumer, STREAM_JOURNAL, STREAM_REQUESTS, SYSTEM_MODELS,
+};
+use crate::host::{Host, Journal, Level, Queue, Task};
+use crate::streams::{COMPLEX_FILE, FAILED_FILE};
 
 /// What a worker needs: the run's settings and, for event consumers, which one it is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -38,6 +42,39 @@ fn join_all<H: Host>(tasks: Vec<(String, H::Task)>, errors: &mut Vec<String>) {
     }
 }
 
+/// Queue again what an earlier run left unfinished (journal) and the recorded failures
+/// `files` asks for; each file is journaled before it is removed, so nothing is lost between.
+fn requeue<H: Host>(host: &H, config: &BackupConfig, files: &[&str]) -> Result<usize, String> {
+    let journal = host
+        .open_journal(STREAM_JOURNAL)
+        .map_err(|e| format!("{STREAM_JOURNAL} journal: {}", e.message))?;
+    let queue = host.open_queue(STREAM_REQUESTS, config.channel_size);
+    let mut lines = journal.recovered();
+    for file in files {
+        let text = host
+            .read_state(file)
+            .map_err(|e| format!("{file}: {}", e.message))?;
+        let recorded: Vec<String> = text
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_string)
+            .collect();
+        journal
+            .add(&recorded)
+            .map_err(|e| format!("{STREAM_JOURNAL} journal: {}", e.message))?;
+        host.remove_state(file)
+            .map_err(|e| format!("{file}: {}", e.message))?;
+        lines.extend(recorded);
+    }
+    for line in &lines {
+        queue
+            .send(line.as_bytes())
+            .map_err(|e| format!("stream queue: {}", e.message))?;
+    }
+    Ok(lines.len())
+}
+
 pub fn run<H: Host>(host: &H, config: &BackupConfig) -> Result<(), String> {
     let plain = WorkerArgs {
         config: config.clone(),
@@ -48,40 +85,53 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig) -> Result<(), String> {
         .map(|i| spawn(host, "streams", &plain).map(|t| (format!("streams-{i}"), t)))
         .collect::<Result<_, _>>()?;
     let dedupe = vec![("dedupe".to_string(), spawn(host, "dedupe", &plain)?)];
-    let consumers = consumers(&config.sources);
-    host.log(
-        Level::Info,
-        &format!(
-            "starting {} event consumers and {} stream workers",
-            consumers.len(),
-            streams.len()
-        ),
-    );
-    let events: Vec<_> = consumers
-        .into_iter()
-        .map(|c| {
-            let name = c.name(&config.backup_id);
-            spawn(
-                host,
-                "events",
-                &WorkerArgs {
+    let files: &[&str] = match config.retry_failed {
+        None | Some(FailedStreams::Simple) => &[FAILED_FILE],
+        Some(FailedStreams::Complex) => &[COMPLEX_FILE],
+        Some(FailedStreams::Both) => &[FAILED_FILE, COMPLEX_FILE],
+    };
+    let requeued = requeue(host, config, files)?;
+    if requeued > 0 {
+        host.log(
+            Level::Info,
+            &format!("re-attempting {requeued} unfinished or failed stream requests"),
+        );
+    }
+    if config.retry_failed.is_none() {
+        let consumers = consumers(&config.sources);
+        host.log(
+            Level::Info,
+            &format!(
+                "starting {} event consumers and {} stream workers",
+                consumers.len(),
+                streams.len()
+            ),
+        );
+        let events: Vec<_> = consumers
+            .into_iter()
+            .map(|c| {
+                let name = c.name(&config.backup_id);
+                let args = WorkerArgs {
                     config: config.clone(),
                     consumer: Some(c),
-                },
-            )
-            .map(|t| (name, t))
-        })
-        .collect::<Result<_, _>>()?;
-    join_all::<H>(events, &mut errors);
-    host.log(
-        Level::Info,
-        "all event consumers stopped, draining stream requests",
-    );
+                };
+                spawn(host, "events", &args).map(|t| (name, t))
+            })
+            .collect::<Result<_, _>>()?;
+        join_all::<H>(events, &mut errors);
+        host.log(
+            Level::Info,
+            "all event consumers stopped, draining stream requests",
+        );
+    }
     host.open_queue(STREAM_REQUESTS, config.channel_size)
         .close();
     join_all::<H>(dedupe, &mut errors);
     join_all::<H>(streams, &mut errors);
     host.log(Level::Info, "all stream workers stopped");
+    if config.retry_failed.is_some() {
+        crate::failed::reclassify(host)?;
+    }
     if errors.is_empty() {
         Ok(())
     } else {

@@ -2,7 +2,7 @@
 //! (oldest day first), saving the last posted key after each one.
 
 use crate::RestoreConfig;
-use crate::host::{Bucket, Encoding, ErrorKind, Host, Level};
+use crate::host::{Bucket, Encoding, Error, ErrorKind, Host, Level, PostResult};
 use crate::retry::with_retry;
 
 const PAGE: u32 = 1000;
@@ -25,6 +25,7 @@ pub fn run<H: Host>(
     model: &str,
     action: &str,
 ) -> Result<(), String> {
+    host.metric(source, "event-types-started", 1);
     let prefix = format!("{source}/{model}/{action}/");
     let cursor_file = checkpoint_name(source, model, action);
     let mut cursor = host
@@ -65,6 +66,22 @@ pub fn run<H: Host>(
     Ok(())
 }
 
+/// Events and bundles the dispatcher refused or skipped: one JSON line each, with the reason.
+pub const REJECTED_FILE: &str = "restore-rejected.events";
+
+fn record_rejected<H: Host>(host: &H, key: &str, error: &str, event: Option<&str>) {
+    let line = serde_json::json!({ "bundle": key, "error": error, "event": event }).to_string();
+    if let Err(e) = host.append_line(REJECTED_FILE, &line) {
+        host.log(
+            Level::Error,
+            &format!("{REJECTED_FILE}: cannot record a rejection: {}", e.message),
+        );
+    }
+}
+
+/// Post one bundle. Retryable failures are retried, then stop this event type (the cursor
+/// stays before the bundle); refused events, an all-filtered bundle (425) or an undecodable
+/// bundle are recorded in [`REJECTED_FILE`] and counted, and the restore goes on.
 fn post_bundle<H: Host>(
     host: &H,
     config: &RestoreConfig,
@@ -72,15 +89,34 @@ fn post_bundle<H: Host>(
     model: &str,
     key: &str,
 ) -> Result<(), String> {
+    let retry = |op: &dyn Fn() -> Result<PostResult, Error>| {
+        with_retry(host, config.retry_count, config.retry_average_delay_ms, op)
+    };
     let posted = with_retry(
         host,
         config.retry_count,
         config.retry_average_delay_ms,
-        || {
-            let body = host.open(Bucket::Events, key, Encoding::Gzip)?;
-            host.post_events(model, body)
-        },
-    );
+        || host.open(Bucket::Events, key, Encoding::Gzip),
+    )
+    .and_then(|body| {
+        let mut result = retry(&|| host.post_events(model, &body))?;
+        // The dispatcher silently stops at the first invalid event of an avro bulk.
+        let answered = result.total_ok + result.total_failures;
+        if answered < result.sent {
+            host.log(
+                Level::Warn,
+                &format!(
+                    "{key}: dispatcher took {answered} of {} events; posting the rest one by one",
+                    result.sent
+                ),
+            );
+            let rest = retry(&|| host.post_events_singly(model, &body, answered))?;
+            result.total_ok += rest.total_ok;
+            result.total_failures += rest.total_failures;
+            result.failures.extend(rest.failures);
+        }
+        Ok(result)
+    });
     match posted {
         Ok(result) => {
             host.metric(source, "events-ok", u64::from(result.total_ok));
@@ -89,17 +125,30 @@ fn post_bundle<H: Host>(
                 host.log(
                     Level::Warn,
                     &format!(
-                        "{key}: dispatcher rejected {} events: {:?}",
-                        result.total_failures, result.failures
+                        "{key}: dispatcher rejected {} events",
+                        result.total_failures
                     ),
                 );
+            }
+            for f in &result.failures {
+                record_rejected(host, key, &f.error, Some(&f.event));
             }
             Ok(())
         }
         // Every event was filtered (e.g. aged off): nothing to publish, not a failure.
         Err(e) if e.kind == ErrorKind::Filtered => {
             host.metric(source, "events-filtered", 1);
-            host.log(Level::Warn, &format!("{key}: {}", e.message));
+            host.log(Level::Warn, &format!("{key}: skipped: {}", e.message));
+            record_rejected(host, key, &format!("skipped: {}", e.message), None);
+            Ok(())
+        }
+        Err(e) if e.kind == ErrorKind::Corrupt => {
+            host.metric(source, "events-fail", 1);
+            host.log(
+                Level::Error,
+                &format!("{key}: not a readable bundle: {}", e.message),
+            );
+            record_rejected(host, key, &e.message, None);
             Ok(())
         }
         Err(e) => {

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 use crate::host::{
-    Bucket, Encoding, Error, ErrorKind, Host, Level, ObjectInfo, PostResult, Queue, StreamRef, Task,
+    Bucket, Encoding, Error, ErrorKind, Host, Level, ObjectInfo, PostFailure, PostResult, Queue,
+    StreamRef, Task,
 };
 
 #[derive(Default)]
@@ -149,21 +150,46 @@ impl Host for FakeHost {
             }),
         }
     }
-    fn post_stream(&self, stream: &StreamRef, body: String) -> Result<(), Error> {
+    fn post_stream(&self, stream: &StreamRef, body: &String) -> Result<(), Error> {
         self.post(
             format!(
                 "stream {}/{}/{}",
                 stream.source, stream.label, stream.sha256
             ),
-            &body,
+            body,
         )
     }
-    fn post_events(&self, model: &str, body: String) -> Result<PostResult, Error> {
-        self.post(format!("events {model} {body}"), &body)?;
+    fn post_events(&self, model: &str, body: &String) -> Result<PostResult, Error> {
+        self.post(format!("events {model} {body}"), body)?;
+        // A bundle whose name ends in "-truncated" holds 3 events; the dispatcher takes 1.
+        let (sent, ok) = if body.ends_with("-truncated") {
+            (3, 1)
+        } else {
+            (1, 1)
+        };
         Ok(PostResult {
-            total_ok: 1,
+            sent,
+            total_ok: ok,
             total_failures: 0,
             failures: Vec::new(),
+        })
+    }
+    fn post_events_singly(
+        &self,
+        model: &str,
+        body: &String,
+        first: u32,
+    ) -> Result<PostResult, Error> {
+        self.post(format!("singly {model} {body} from {first}"), body)?;
+        let failures = vec![PostFailure {
+            event: "{\"kafka_key\":\"x\"}".into(),
+            error: "invalid event".into(),
+        }];
+        Ok(PostResult {
+            sent: 3 - first,
+            total_ok: 3 - first - 1,
+            total_failures: 1,
+            failures,
         })
     }
     fn read_state(&self, name: &str) -> Result<Option<String>, Error> {

@@ -1,7 +1,7 @@
 //! The capabilities restore uses, as a small trait: the real imports ([`WasmHost`]) or a
 //! fake in tests.
 
-pub use crate::azul::backup::dispatcher::PostResult;
+pub use crate::azul::backup::dispatcher::{PostFailure, PostResult};
 pub use crate::azul::backup::log::Level;
 pub use crate::azul::backup::store::{Bucket, ObjectInfo};
 pub use crate::azul::backup::types::{Encoding, Error, ErrorKind, StreamRef};
@@ -34,8 +34,14 @@ pub trait Host {
         limit: u32,
     ) -> Result<Vec<ObjectInfo>, Error>;
     fn open(&self, bucket: Bucket, key: &str, encoding: Encoding) -> Result<Self::Body, Error>;
-    fn post_stream(&self, stream: &StreamRef, body: Self::Body) -> Result<(), Error>;
-    fn post_events(&self, model: &str, body: Self::Body) -> Result<PostResult, Error>;
+    fn post_stream(&self, stream: &StreamRef, body: &Self::Body) -> Result<(), Error>;
+    fn post_events(&self, model: &str, body: &Self::Body) -> Result<PostResult, Error>;
+    fn post_events_singly(
+        &self,
+        model: &str,
+        body: &Self::Body,
+        first: u32,
+    ) -> Result<PostResult, Error>;
     fn read_state(&self, name: &str) -> Result<Option<String>, Error>;
     fn write_state(&self, name: &str, content: &str) -> Result<(), Error>;
     fn append_line(&self, name: &str, line: &str) -> Result<(), Error>;
@@ -93,11 +99,19 @@ impl Host for WasmHost {
     fn open(&self, bucket: Bucket, key: &str, encoding: Encoding) -> Result<types::Body, Error> {
         store::open(bucket, key, encoding)
     }
-    fn post_stream(&self, stream: &StreamRef, body: types::Body) -> Result<(), Error> {
+    fn post_stream(&self, stream: &StreamRef, body: &types::Body) -> Result<(), Error> {
         dispatcher::post_stream(stream, body)
     }
-    fn post_events(&self, model: &str, body: types::Body) -> Result<PostResult, Error> {
+    fn post_events(&self, model: &str, body: &types::Body) -> Result<PostResult, Error> {
         dispatcher::post_events(model, body)
+    }
+    fn post_events_singly(
+        &self,
+        model: &str,
+        body: &types::Body,
+        first: u32,
+    ) -> Result<PostResult, Error> {
+        dispatcher::post_events_singly(model, body, first)
     }
     fn read_state(&self, name: &str) -> Result<Option<String>, Error> {
         statedir::read(name)

@@ -38,7 +38,7 @@ fn restore_one<H: Host>(host: &H, config: &RestoreConfig, key: &str) -> bool {
         config.retry_average_delay_ms,
         || {
             let body = host.open(Bucket::Streams, key, Encoding::Gzip)?;
-            host.post_stream(&stream, body)
+            host.post_stream(&stream, &body)
         },
     );
     match posted {

@@ -54,6 +54,8 @@ fn restore_streams<H: Host>(
     let prefix = format!("{source}/");
     let chunk = config.checkpoint_binary_count.max(1);
     let mut round = 0u32;
+    // Once a chunk has a failure the checkpoint stays before it, so a later run retries it.
+    let mut advance_checkpoint = true;
     loop {
         if host.stop_requested() {
             return Err(format!("streams of {source}: stopped"));
@@ -82,13 +84,15 @@ fn restore_streams<H: Host>(
         queue.close();
         let before = errors.len();
         join_all::<H>(workers, errors);
-        if errors.len() == before {
+        advance_checkpoint &= errors.len() == before;
+        if advance_checkpoint {
             host.write_state(&checkpoint, &last)
                 .map_err(|e| format!("saving {checkpoint}: {}", e.message))?;
         }
         cursor = Some(last);
     }
     host.log(Level::Info, &format!("streams of {source} restored"));
+    host.metric(source, "streams-complete", 1);
     Ok(())
 }
 
@@ -106,6 +110,19 @@ pub fn run<H: Host>(host: &H, config: &RestoreConfig) -> Result<(), String> {
             ));
         }
     };
+    // An empty backup is an operator error (wrong backup id, bucket or endpoint), not a success.
+    let holds = |bucket| {
+        host.list(bucket, "", None, 1)
+            .map(|page| !page.is_empty())
+            .map_err(|e| format!("listing the backup: {}", e.message))
+    };
+    if !holds(Bucket::Streams)? && !holds(Bucket::Events)? {
+        return Err(
+            "the backup is empty: no objects in its events or streams bucket \
+                    (check the backup id, bucket prefix and endpoint)"
+                .into(),
+        );
+    }
     if streams {
         for source in &sources {
             restore_streams(host, config, source, &mut errors)?;
@@ -264,6 +281,58 @@ mod tests {
             !host.posted().iter().any(|p| p.starts_with("events")),
             "events wait for streams"
         );
+    }
+
+    #[test]
+    fn a_failed_stream_is_never_passed_by_the_checkpoint() {
+        let host = seeded();
+        // chunk size 2: [aa, bb] fails on bb, [cc] succeeds — the checkpoint must stay before bb.
+        host.0
+            .borrow_mut()
+            .failing
+            .insert("testing/content/bb".into(), (ErrorKind::Rejected, false));
+        run(&host, &config()).unwrap_err();
+        assert_eq!(
+            host.0.borrow().files.get("testing.stream"),
+            None,
+            "no chunk of testing fully succeeded first"
+        );
+        host.0.borrow_mut().failing.clear();
+        run(&host, &config()).unwrap();
+        assert!(
+            host.posted()
+                .contains(&"stream testing/content/bb".to_string()),
+            "the failed stream is retried"
+        );
+    }
+
+    #[test]
+    fn a_silently_truncated_bundle_is_finished_event_by_event() {
+        let host = seeded();
+        host.put(
+            Bucket::Events,
+            "testing/binary/mapped/2025-01-05T00:00:00Z-3-t-truncated",
+        );
+        run(&host, &config()).unwrap();
+        let key = "testing/binary/mapped/2025-01-05T00:00:00Z-3-t-truncated";
+        assert!(
+            host.posted()
+                .contains(&format!("singly binary {key} from 1")),
+            "{:?}",
+            host.posted()
+        );
+        assert_eq!(host.metric("testing", "events-fail"), 1);
+        let rejected = host.0.borrow().files["restore-rejected.events"].clone();
+        assert!(
+            rejected.contains("invalid event") && rejected.contains(key),
+            "{rejected}"
+        );
+    }
+
+    #[test]
+    fn an_empty_backup_is_an_error() {
+        let err = run(&FakeHost::default(), &config()).unwrap_err();
+        assert!(err.contains("the backup is empty"), "{err}");
     }
 
     #[test]

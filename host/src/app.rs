@@ -9,26 +9,14 @@ use anyhow::{Context, Result, bail};
 
 use crate::capabilities::statedir::StateDir;
 use crate::dispatcher::DispatcherClient;
+use crate::metrics::{FINAL_SCRAPE_WAIT, Monitoring, RunMetrics, Stats, StatsPrinter, Timed};
 use crate::objectstore::{LocalStore, ObjectStore, Prefixed, S3Config, S3Store};
 use crate::run::{Limits, RunContext, Shutdown};
 use crate::runtime::{self, Kind, Runtime, bindings::config};
 use crate::settings::Settings;
 
 /// Columns of the original's stats tables.
-pub const BACKUP_COLUMNS: &[&str] = &[
-    "events-ok",
-    "events-fail",
-    "streams-ok",
-    "streams-missing",
-    "streams-fail",
-];
-pub const RESTORE_COLUMNS: &[&str] = &[
-    "events-ok",
-    "events-fail",
-    "event-types-complete",
-    "streams-ok",
-    "streams-fail",
-];
+pub use crate::metrics::{BACKUP_TABLE as BACKUP_COLUMNS, RESTORE_TABLE as RESTORE_COLUMNS};
 
 /// Where the built component of `kind` is, when no path is given: next to the executable
 /// (installed layout), in the workspace's guest build output, or under the current directory.
@@ -96,6 +84,7 @@ pub async fn prepare(
     kind: Kind,
     component: &Path,
     shutdown: Arc<Shutdown>,
+    metrics: &Arc<RunMetrics>,
 ) -> Result<Arc<RunContext>> {
     if settings.dispatcher_events.is_empty() {
         bail!("BK__DISPATCHER_EVENTS is not set: the dispatcher's base URL is required");
@@ -114,9 +103,11 @@ pub async fn prepare(
     let events_store = open_store(settings, &settings.events_bucket(), create)
         .await
         .context("events bucket")?;
+    let events_store: Arc<dyn ObjectStore> = Arc::new(Timed::new(events_store, metrics));
     let streams_store = open_store(settings, &settings.streams_bucket(), create)
         .await
         .context("streams bucket")?;
+    let streams_store: Arc<dyn ObjectStore> = Arc::new(Timed::new(streams_store, metrics));
     let (name, sub) = match kind {
         Kind::Backup => ("backup", "backup"),
         Kind::Restore => ("restore", "restore"),
@@ -133,7 +124,8 @@ pub async fn prepare(
         streams_store,
         statedir,
         queues: Default::default(),
-        stats: Default::default(),
+        journals: Default::default(),
+        stats: Stats::exporting(metrics.clone(), kind),
         shutdown,
         limits: Limits::default(),
         started: Instant::now(),
@@ -159,6 +151,7 @@ fn clone_for_probe(run: &RunContext) -> RunContext {
         streams_store: run.streams_store.clone(),
         statedir: run.statedir.clone(),
         queues: Default::default(),
+        journals: Default::default(),
         stats: Default::default(),
         shutdown: run.shutdown.clone(),
         limits: run.limits,
@@ -166,7 +159,19 @@ fn clone_for_probe(run: &RunContext) -> RunContext {
     }
 }
 
-pub fn backup_config(settings: &Settings, until_idle: bool) -> config::BackupConfig {
+/// A run its policy stopped because of a failure did not succeed, however cleanly it ended.
+fn stopped_by_failure(run: &RunContext) -> Result<()> {
+    match run.shutdown.failure() {
+        Some(reason) => bail!("stopped: {reason}"),
+        None => Ok(()),
+    }
+}
+
+pub fn backup_config(
+    settings: &Settings,
+    until_idle: bool,
+    retry_failed: Option<config::FailedStreams>,
+) -> config::BackupConfig {
     config::BackupConfig {
         sources: settings.backup_sources(),
         backup_id: settings.backup_id.clone(),
@@ -181,6 +186,7 @@ pub fn backup_config(settings: &Settings, until_idle: bool) -> config::BackupCon
         consecutive_stream_failures: settings.consecutive_backup_stream_failures,
         dedupe_capacity: settings.dedupe_capacity,
         until_idle,
+        retry_failed,
     }
 }
 
@@ -203,13 +209,36 @@ pub async fn backup(
     settings: &Settings,
     component: &Path,
     until_idle: bool,
+    retry_failed: Option<config::FailedStreams>,
     shutdown: Arc<Shutdown>,
 ) -> (Option<Arc<RunContext>>, Result<()>) {
-    let run = match prepare(settings, Kind::Backup, component, shutdown).await {
+    // Like the original, only the backup command itself serves metrics.
+    let addr = settings.metrics_addr.filter(|_| retry_failed.is_none());
+    let monitoring = match Monitoring::start(addr).await {
+        Ok(monitoring) => monitoring,
+        Err(e) => return (None, Err(e.into())),
+    };
+    let run = match prepare(
+        settings,
+        Kind::Backup,
+        component,
+        shutdown,
+        &monitoring.metrics,
+    )
+    .await
+    {
         Ok(run) => run,
         Err(e) => return (None, Err(e)),
     };
-    let result = runtime::run_backup(run.clone(), backup_config(settings, until_idle)).await;
+    let printer = StatsPrinter::start(Kind::Backup, run.stats.clone(), run.started);
+    let result = runtime::run_backup(
+        run.clone(),
+        backup_config(settings, until_idle, retry_failed),
+    )
+    .await;
+    printer.finish().await;
+    monitoring.stop().await;
+    let result = result.and_then(|()| stopped_by_failure(&run));
     (Some(run), result)
 }
 
@@ -218,10 +247,29 @@ pub async fn restore(
     component: &Path,
     shutdown: Arc<Shutdown>,
 ) -> (Option<Arc<RunContext>>, Result<()>) {
-    let run = match prepare(settings, Kind::Restore, component, shutdown).await {
+    let monitoring = match Monitoring::start(settings.metrics_addr).await {
+        Ok(monitoring) => monitoring,
+        Err(e) => return (None, Err(e.into())),
+    };
+    let run = match prepare(
+        settings,
+        Kind::Restore,
+        component,
+        shutdown,
+        &monitoring.metrics,
+    )
+    .await
+    {
         Ok(run) => run,
         Err(e) => return (None, Err(e)),
     };
+    let printer = StatsPrinter::start(Kind::Restore, run.stats.clone(), run.started);
     let result = runtime::run_restore(run.clone(), restore_config(settings)).await;
+    printer.finish().await;
+    monitoring
+        .await_final_scrape(FINAL_SCRAPE_WAIT, &run.shutdown)
+        .await;
+    monitoring.stop().await;
+    let result = result.and_then(|()| stopped_by_failure(&run));
     (Some(run), result)
 }

@@ -85,6 +85,8 @@ fn settings(dir: &Path, dispatcher: &str) -> Settings {
         fetch_deadline_secs: 1,
         stream_routine_count: 8,
         retry_average_delay_ms: 100,
+        // The demo needs no scraper and must not depend on port 8900 being free.
+        metrics_addr: None,
         ..Settings::default()
     }
 }
@@ -132,6 +134,7 @@ pub async fn run(options: &DemoOptions) -> Result<bool> {
         &backup_settings,
         &options.backup_component,
         true,
+        None,
         Arc::new(Shutdown::default()),
     )
     .await;

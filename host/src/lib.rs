@@ -10,6 +10,8 @@ pub mod demo;
 pub mod dispatcher;
 pub mod inspect;
 pub mod keys;
+pub mod maintenance;
+pub mod metrics;
 pub mod objectstore;
 pub mod run;
 pub mod runtime;

@@ -7,8 +7,11 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 
 use azul_backup::app::{self, BACKUP_COLUMNS, RESTORE_COLUMNS};
+use azul_backup::capabilities::statedir::StateDir;
+use azul_backup::maintenance;
 use azul_backup::run::Shutdown;
 use azul_backup::runtime::Kind;
+use azul_backup::runtime::bindings::config::FailedStreams;
 use azul_backup::settings::Settings;
 
 #[derive(Parser)]
@@ -29,6 +32,27 @@ enum Command {
         #[arg(long, env = "AZUL_BACKUP_COMPONENT")]
         component: Option<PathBuf>,
     },
+    /// Print the recorded failed stream requests.
+    ListFailedBackupStreams,
+    /// Re-attempt recorded failed streams, then move those the dispatcher no longer has to
+    /// `backup-failed.stream`.
+    TriggerBackupFailedStreams {
+        /// Re-attempt `backup.stream` (failed once).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+        include_failed_simple: bool,
+        /// Re-attempt `backup-failed.stream` (failed again and absent from the dispatcher).
+        #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+        not_failed_complex: bool,
+        #[arg(long, env = "AZUL_BACKUP_COMPONENT")]
+        component: Option<PathBuf>,
+    },
+    /// Forget the streams given up on (`backup-failed.stream`); needs --confirm.
+    ClearBackupStreams {
+        #[arg(long)]
+        confirm: bool,
+    },
+    /// Record streams as given up on: each PATH ends in <source>/<label>/<sha256>.
+    AddFailedStream { paths: Vec<String> },
     /// Post every backed-up stream, then every event bundle, to the dispatcher.
     Restore {
         #[arg(long, env = "AZUL_RESTORE_COMPONENT")]
@@ -110,25 +134,64 @@ async fn demo(dir: PathBuf, events_per_action: usize) -> ExitCode {
     }
 }
 
-/// `backup` or `restore` on the operator's settings; prints the stats table at the end.
-async fn operate(kind: Kind, component: Option<PathBuf>, until_idle: bool) -> ExitCode {
-    let (settings, warnings) = match Settings::from_env() {
-        Ok(s) => s,
+fn settings_or_exit() -> Result<Settings, ExitCode> {
+    match Settings::from_env() {
+        Ok((settings, warnings)) => {
+            for w in warnings {
+                eprintln!("{w}");
+            }
+            Ok(settings)
+        }
         Err(e) => {
             eprintln!("{e}");
-            return ExitCode::from(2);
+            Err(ExitCode::from(2))
         }
-    };
-    for w in warnings {
-        eprintln!("{w}");
     }
+}
+
+/// The maintenance commands work on the backup state directory only.
+fn maintain(command: Command) -> ExitCode {
+    let settings = match settings_or_exit() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let result = StateDir::open(settings.local_data_rootdir.join("backup"))
+        .map_err(anyhow::Error::from)
+        .and_then(|dir| {
+            let mut out = std::io::stdout();
+            match command {
+                Command::ListFailedBackupStreams => maintenance::list_failed(&dir, &mut out),
+                Command::ClearBackupStreams { confirm } => {
+                    maintenance::clear_failed(&dir, confirm).map(|said| eprintln!("{said}"))
+                }
+                Command::AddFailedStream { paths } => {
+                    maintenance::add_failed(&dir, &paths, &mut out)
+                }
+                _ => unreachable!("not a maintenance command"),
+            }
+        });
+    report(result)
+}
+
+/// `backup` or `restore` on the operator's settings; prints the stats table at the end.
+async fn operate(
+    kind: Kind,
+    component: Option<PathBuf>,
+    until_idle: bool,
+    retry_failed: Option<FailedStreams>,
+) -> ExitCode {
+    let settings = match settings_or_exit() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
     println!("{}", settings.table());
     let shutdown = Arc::new(Shutdown::default());
     watch_signals(shutdown.clone());
     let component = component.unwrap_or_else(|| app::default_component(kind));
     let (run, result, columns, what) = match kind {
         Kind::Backup => {
-            let (run, result) = app::backup(&settings, &component, until_idle, shutdown).await;
+            let (run, result) =
+                app::backup(&settings, &component, until_idle, retry_failed, shutdown).await;
             (run, result, BACKUP_COLUMNS, "Backup")
         }
         Kind::Restore => {
@@ -153,8 +216,27 @@ async fn main() -> ExitCode {
         Command::Backup {
             until_idle,
             component,
-        } => operate(Kind::Backup, component, until_idle).await,
-        Command::Restore { component } => operate(Kind::Restore, component, false).await,
+        } => operate(Kind::Backup, component, until_idle, None).await,
+        Command::Restore { component } => operate(Kind::Restore, component, false, None).await,
+        Command::TriggerBackupFailedStreams {
+            include_failed_simple,
+            not_failed_complex,
+            component,
+        } => {
+            let which = match (include_failed_simple, not_failed_complex) {
+                (true, true) => FailedStreams::Both,
+                (true, false) => FailedStreams::Simple,
+                (false, true) => FailedStreams::Complex,
+                (false, false) => {
+                    eprintln!("Nothing selected to restore so nothing to restore.");
+                    return ExitCode::SUCCESS;
+                }
+            };
+            operate(Kind::Backup, component, true, Some(which)).await
+        }
+        c @ (Command::ListFailedBackupStreams
+        | Command::ClearBackupStreams { .. }
+        | Command::AddFailedStream { .. }) => maintain(c),
         Command::Demo {
             dir,
             events_per_action,

@@ -4,19 +4,39 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
-use crate::capabilities::{metrics::Stats, queues::QueueRegistry, statedir::StateDir};
+use crate::capabilities::{
+    journal::JournalRegistry, metrics::Stats, queues::QueueRegistry, statedir::StateDir,
+};
 use crate::dispatcher::DispatcherClient;
 use crate::objectstore::ObjectStore;
 use crate::runtime::LoadedComponent;
 
-/// The operator's stop requests: the first signal asks for a graceful stop, the second for
-/// a fast one (still lossless: pending work goes to the state directory).
+/// Stop requests: the first signal (or a policy's `request-stop`) asks for a graceful stop,
+/// the second signal for a fast one (still lossless: pending work goes to the state directory).
 #[derive(Debug, Default)]
 pub struct Shutdown {
     level: AtomicU8,
+    /// Why the run was stopped by its own policy; such a run exits non-zero.
+    failure: std::sync::Mutex<Option<String>>,
 }
 
 impl Shutdown {
+    /// A graceful stop because of a failure; the first reason is kept.
+    pub fn fail(&self, reason: &str) {
+        let mut failure = self.failure.lock().unwrap_or_else(|p| p.into_inner());
+        failure.get_or_insert_with(|| reason.to_string());
+        let _ = self
+            .level
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst);
+    }
+
+    pub fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     /// Record one more stop request; returns how many there have been.
     pub fn request(&self) -> u8 {
         self.level.fetch_add(1, Ordering::SeqCst).saturating_add(1)
@@ -54,6 +74,7 @@ pub struct RunContext {
     pub streams_store: Arc<dyn ObjectStore>,
     pub statedir: StateDir,
     pub queues: QueueRegistry,
+    pub journals: JournalRegistry,
     pub stats: Stats,
     pub shutdown: Arc<Shutdown>,
     pub limits: Limits,

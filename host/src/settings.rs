@@ -3,6 +3,7 @@
 //! masked start-up table. Command-line flags override the environment.
 
 use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -67,7 +68,13 @@ pub struct Settings {
     /// Flush a consumer's events at least this often (the original: 10 minutes).
     pub flush_interval_ms: u64,
     pub dedupe_capacity: u32,
+    /// Where `backup` and `restore` serve Prometheus `/metrics`; none = not served.
+    pub metrics_addr: Option<SocketAddr>,
 }
+
+/// The original's fixed metrics port, on every interface.
+pub const DEFAULT_METRICS_ADDR: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 8900);
 
 impl Default for Settings {
     fn default() -> Self {
@@ -98,6 +105,7 @@ impl Default for Settings {
             fetch_deadline_secs: 30,
             flush_interval_ms: 10 * 60 * 1000,
             dedupe_capacity: 16_000,
+            metrics_addr: Some(DEFAULT_METRICS_ADDR),
         }
     }
 }
@@ -134,6 +142,7 @@ const KEYS: &[&str] = &[
     "fetch_deadline_secs",
     "flush_interval_ms",
     "dedupe_capacity",
+    "metrics_addr",
 ];
 
 /// `BK.A.B` and `BK__A__B` → `a.b`; the `__` form wins when both are given (as koanf loads it last).
@@ -171,6 +180,26 @@ fn parse_bool(key: &str, v: &str) -> Result<bool, SettingsError> {
             expected: "boolean",
         }),
     }
+}
+
+/// `ip:port`, or Go's `:port` for every interface; empty turns the listener off.
+fn parse_listen_addr(key: &str, v: &str) -> Result<Option<SocketAddr>, SettingsError> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let parsed = match v.strip_prefix(':') {
+        Some(port) => port
+            .parse()
+            .ok()
+            .map(|port| SocketAddr::new(DEFAULT_METRICS_ADDR.ip(), port)),
+        None => v.parse().ok(),
+    };
+    parsed.map(Some).ok_or_else(|| SettingsError::Invalid {
+        key: key.into(),
+        value: v.into(),
+        expected: "listen address (ip:port, or empty for none)",
+    })
 }
 
 pub fn parse_sources(yaml: &str) -> Result<BTreeMap<String, SourceConfig>, SettingsError> {
@@ -228,6 +257,7 @@ impl Settings {
                 "fetch_deadline_secs" => s.fetch_deadline_secs = parse_num(k, &v)?,
                 "flush_interval_ms" => s.flush_interval_ms = parse_num(k, &v)?,
                 "dedupe_capacity" => s.dedupe_capacity = parse_num(k, &v)?,
+                "metrics_addr" => s.metrics_addr = parse_listen_addr(k, &v)?,
                 k if KEYS.contains(&k) => warnings.push(format!(
                     "setting BK.{} is accepted but not used yet",
                     k.to_uppercase()
@@ -286,6 +316,10 @@ impl Settings {
                 self.stream_routine_count.to_string(),
             ),
             ("BK__RETRY_COUNT", self.retry_count.to_string()),
+            (
+                "BK__METRICS_ADDR",
+                self.metrics_addr.map(|a| a.to_string()).unwrap_or_default(),
+            ),
             (
                 "BK__SOURCES",
                 format!("{:?}", self.sources.keys().collect::<Vec<_>>()),
@@ -376,6 +410,21 @@ mod tests {
             "setting retry_count = \"five\" is not a valid number"
         );
         assert!(Settings::from_map(&env(&[("BK__SOURCES", "sources: [")])).is_err());
+    }
+
+    #[test]
+    fn metrics_address_defaults_parses_and_turns_off() {
+        let (s, _) = Settings::from_map(&HashMap::new()).unwrap();
+        assert_eq!(s.metrics_addr, Some("0.0.0.0:8900".parse().unwrap()));
+        let (s, _) = Settings::from_map(&env(&[("BK__METRICS_ADDR", "127.0.0.1:0")])).unwrap();
+        assert_eq!(s.metrics_addr, Some("127.0.0.1:0".parse().unwrap()));
+        assert!(s.table().contains("BK__METRICS_ADDR"));
+        let (s, _) = Settings::from_map(&env(&[("BK__METRICS_ADDR", "")])).unwrap();
+        assert_eq!(s.metrics_addr, None);
+        let (s, _) = Settings::from_map(&env(&[("BK__METRICS_ADDR", ":9100")])).unwrap();
+        assert_eq!(s.metrics_addr, Some("0.0.0.0:9100".parse().unwrap()));
+        let err = Settings::from_map(&env(&[("BK__METRICS_ADDR", "localhost")])).unwrap_err();
+        assert!(err.to_string().contains("metrics_addr"), "{err}");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use super::batch::EventBatch;
 use super::body::Body;
 use super::{HostState, wit_error};
 use crate::avro::{Model, StreamRef, decode_bulk};
-use crate::dispatcher::{DispatcherError, FetchRequest, RequestBody};
+use crate::dispatcher::{DispatcherError, FetchRequest};
 use crate::keys::validate_segment;
 use crate::runtime::bindings::{
     dispatcher::{self, PostResult},
@@ -52,7 +52,7 @@ pub(crate) fn stream_ref(s: &types::StreamRef) -> Result<StreamRef, WitError> {
     })
 }
 
-fn parse_model(model: &str) -> Result<Model, WitError> {
+pub(crate) fn parse_model(model: &str) -> Result<Model, WitError> {
     model
         .parse()
         .map_err(|e| wit_error(ErrorKind::InvalidInput, format!("{e}"), false))
@@ -93,22 +93,6 @@ impl HostState {
                     false,
                 ))
             }
-        }
-    }
-
-    /// Take a store body for upload; the temp file lives until the upload is done.
-    fn post_body(&mut self, content: Resource<Body>) -> Result<Body, WitError> {
-        let body = self
-            .table
-            .delete(content)
-            .map_err(|e| wit_error(ErrorKind::InvalidInput, e.to_string(), false))?;
-        match body.file_path() {
-            Some(_) => Ok(body),
-            None => Err(wit_error(
-                ErrorKind::InvalidInput,
-                "only store bodies can be uploaded",
-                false,
-            )),
         }
     }
 }
@@ -162,22 +146,7 @@ impl dispatcher::Host for HostState {
         stream: types::StreamRef,
         content: Resource<Body>,
     ) -> wasmtime::Result<Result<(), WitError>> {
-        let s = match stream_ref(&stream) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(e)),
-        };
-        let body = match self.post_body(content) {
-            Ok(b) => b,
-            Err(e) => return Ok(Err(e)),
-        };
-        // `body` (and its temp file) lives until the upload, retries included, is done.
-        let request = RequestBody::File(body.file_path().unwrap_or_default());
-        Ok(self
-            .run
-            .dispatcher
-            .post_stream(&s, &request)
-            .await
-            .map_err(dispatcher_error))
+        Ok(self.upload_stream(stream, &content).await)
     }
 
     async fn post_events(
@@ -185,30 +154,15 @@ impl dispatcher::Host for HostState {
         model: String,
         bulk: Resource<Body>,
     ) -> wasmtime::Result<Result<PostResult, WitError>> {
-        let model = match parse_model(&model) {
-            Ok(m) => m,
-            Err(e) => return Ok(Err(e)),
-        };
-        let body = match self.post_body(bulk) {
-            Ok(b) => b,
-            Err(e) => return Ok(Err(e)),
-        };
-        let request = RequestBody::File(body.file_path().unwrap_or_default());
-        Ok(self
-            .run
-            .dispatcher
-            .post_events(model, &request)
-            .await
-            .map_err(dispatcher_error)
-            .map(|r| PostResult {
-                total_ok: r.total_ok,
-                total_failures: r.total_failures,
-                failures: r
-                    .failures
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|f| f.error)
-                    .collect(),
-            }))
+        Ok(self.upload_events(&model, &bulk).await)
+    }
+
+    async fn post_events_singly(
+        &mut self,
+        model: String,
+        bulk: Resource<Body>,
+        first: u32,
+    ) -> wasmtime::Result<Result<PostResult, WitError>> {
+        Ok(self.upload_events_singly(&model, &bulk, first).await)
     }
 }

@@ -5,12 +5,14 @@ pub mod batch;
 pub mod body;
 pub mod clock;
 pub mod dispatcher;
+pub mod journal;
 pub mod log;
 pub mod metrics;
 pub mod queues;
 pub mod statedir;
 pub mod store;
 pub mod tasks;
+mod upload;
 
 use std::sync::{
     Arc,

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use wasmtime::component::Resource;
 
 use super::batch::{EventBatch, invalid_count, last_valid, stream_requests};
+use super::journal::JournalHandle;
 use super::{HostState, wit_error};
 use crate::avro::{DecodedEvent, Model, decode_bulk};
 use crate::runtime::bindings::{
@@ -241,7 +242,61 @@ impl statedir::HostSpool for HostState {
     }
 }
 
+impl statedir::HostJournal for HostState {
+    async fn add(
+        &mut self,
+        this: Resource<JournalHandle>,
+        items: Vec<String>,
+    ) -> wasmtime::Result<Result<(), WitError>> {
+        let journal = self.table.get(&this)?.clone();
+        let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(journal.add(&items).map_err(io_error))
+    }
+
+    async fn done(
+        &mut self,
+        this: Resource<JournalHandle>,
+        item: String,
+    ) -> wasmtime::Result<Result<(), WitError>> {
+        let journal = self.table.get(&this)?.clone();
+        let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(journal.done(&item).map_err(io_error))
+    }
+
+    async fn recovered(&mut self, this: Resource<JournalHandle>) -> wasmtime::Result<Vec<String>> {
+        let journal = self.table.get(&this)?.clone();
+        let journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(journal.recovered().to_vec())
+    }
+
+    async fn outstanding(&mut self, this: Resource<JournalHandle>) -> wasmtime::Result<u32> {
+        let journal = self.table.get(&this)?.clone();
+        let journal = journal.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(journal.outstanding())
+    }
+
+    async fn drop(&mut self, this: Resource<JournalHandle>) -> wasmtime::Result<()> {
+        self.table.delete(this)?;
+        Ok(())
+    }
+}
+
 impl statedir::Host for HostState {
+    async fn open_journal(
+        &mut self,
+        name: String,
+    ) -> wasmtime::Result<Result<Resource<JournalHandle>, WitError>> {
+        let opened = self
+            .run
+            .statedir
+            .path(&format!("{name}.journal"))
+            .and_then(|p| self.run.journals.open(p));
+        Ok(match opened {
+            Ok(journal) => Ok(self.table.push(journal)?),
+            Err(e) => Err(io_error(e)),
+        })
+    }
+
     async fn open_spool(
         &mut self,
         name: String,

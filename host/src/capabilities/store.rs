@@ -38,6 +38,27 @@ fn transfer_error(e: TransferError) -> WitError {
     }
 }
 
+/// Objects the original wrote with its AES setting: `<id>.aesc1`, a 24-byte header (salt, IV),
+/// then the payload — which the original never actually encrypted (its defect B13).
+const LEGACY_AES_SUFFIX: &str = ".aesc1";
+const LEGACY_AES_HEADER: usize = 24;
+
+async fn skip_legacy_aes_header(
+    reader: &mut std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
+    key: &str,
+) -> Result<(), WitError> {
+    use tokio::io::AsyncReadExt;
+    let mut header = [0u8; LEGACY_AES_HEADER];
+    reader.read_exact(&mut header).await.map_err(|e| {
+        wit_error(
+            ErrorKind::Corrupt,
+            format!("{key}: shorter than the {LEGACY_AES_HEADER}-byte legacy AES header: {e}"),
+            false,
+        )
+    })?;
+    Ok(())
+}
+
 impl HostState {
     fn bucket(&self, bucket: Bucket) -> Arc<dyn ObjectStore> {
         match bucket {
@@ -88,7 +109,10 @@ impl HostState {
         key: String,
         encoding: Encoding,
     ) -> Result<Body, WitError> {
-        let got = self.bucket(bucket).get(&key).await.map_err(store_error)?;
+        let mut got = self.bucket(bucket).get(&key).await.map_err(store_error)?;
+        if key.ends_with(LEGACY_AES_SUFFIX) {
+            skip_legacy_aes_header(&mut got.reader, &key).await?;
+        }
         let tmp = self.run.statedir.tmp_dir();
         let (path, len) = spool_reader(got.reader, encoding == Encoding::Gzip, &tmp)
             .await

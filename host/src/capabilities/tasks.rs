@@ -95,4 +95,13 @@ impl tasks::Host for HostState {
     async fn rapid_shutdown(&mut self) -> wasmtime::Result<bool> {
         Ok(self.run.shutdown.rapid())
     }
+
+    async fn request_stop(&mut self, reason: String) -> wasmtime::Result<()> {
+        tracing::error!(
+            component = self.run.component_name,
+            "stopping the run: {reason}"
+        );
+        self.run.shutdown.fail(&reason);
+        Ok(())
+    }
 }

@@ -13,6 +13,7 @@ pub mod backup {
             "azul:backup/types.event-batch": crate::capabilities::batch::EventBatch,
             "azul:backup/types.body": crate::capabilities::body::Body,
             "azul:backup/statedir.spool": crate::capabilities::statedir::Spool,
+            "azul:backup/statedir.journal": crate::capabilities::journal::JournalHandle,
             "azul:backup/queues.queue": crate::capabilities::queues::QueueHandle,
             "azul:backup/tasks.task": crate::capabilities::tasks::TaskHandle,
         },

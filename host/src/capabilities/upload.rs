@@ -1,0 +1,136 @@
+//! Uploads to the dispatcher from store bodies: streams, event bulks, and event bulks one
+//! event at a time after the dispatcher silently accepted only the start of a bulk.
+
+use std::path::PathBuf;
+
+use wasmtime::component::Resource;
+
+use super::body::Body;
+use super::dispatcher::{dispatcher_error, parse_model, stream_ref};
+use super::{HostState, wit_error};
+use crate::avro::{Model, decode_bulk, encode_bulk_from_raw, to_json};
+use crate::dispatcher::{DispatcherError, PostEventsResult, RequestBody};
+use crate::runtime::bindings::{
+    dispatcher::{PostFailure, PostResult},
+    types::{self, Error as WitError, ErrorKind},
+};
+
+impl HostState {
+    /// The temp file behind a store body (borrowed: it stays the guest's to drop).
+    fn body_file(&self, body: &Resource<Body>) -> Result<PathBuf, WitError> {
+        let body = self
+            .table
+            .get(body)
+            .map_err(|e| wit_error(ErrorKind::InvalidInput, e.to_string(), false))?;
+        body.file_path().ok_or_else(|| {
+            wit_error(
+                ErrorKind::InvalidInput,
+                "only store bodies can be uploaded",
+                false,
+            )
+        })
+    }
+
+    pub(super) async fn upload_stream(
+        &mut self,
+        stream: types::StreamRef,
+        content: &Resource<Body>,
+    ) -> Result<(), WitError> {
+        let s = stream_ref(&stream)?;
+        let request = RequestBody::File(self.body_file(content)?);
+        self.run
+            .dispatcher
+            .post_stream(&s, &request)
+            .await
+            .map_err(dispatcher_error)
+    }
+
+    /// Post the bulk as it is stored; `sent` is counted from the bulk so a silent truncation
+    /// (`total_ok` short of `sent` with no failures) shows.
+    pub(super) async fn upload_events(
+        &mut self,
+        model: &str,
+        bulk: &Resource<Body>,
+    ) -> Result<PostResult, WitError> {
+        let model = parse_model(model)?;
+        let path = self.body_file(bulk)?;
+        let sent = bulk_events(model, path.clone()).await?.len() as u32;
+        let request = RequestBody::File(path);
+        let result = self
+            .run
+            .dispatcher
+            .post_events(model, &request)
+            .await
+            .map_err(dispatcher_error)?;
+        Ok(post_result(sent, result))
+    }
+
+    pub(super) async fn upload_events_singly(
+        &mut self,
+        model: &str,
+        bulk: &Resource<Body>,
+        first: u32,
+    ) -> Result<PostResult, WitError> {
+        let model = parse_model(model)?;
+        let events = bulk_events(model, self.body_file(bulk)?).await?;
+        let mut total = PostResult {
+            sent: 0,
+            total_ok: 0,
+            total_failures: 0,
+            failures: Vec::new(),
+        };
+        for event in events.iter().skip(first as usize) {
+            total.sent += 1;
+            let request = RequestBody::Bytes(encode_bulk_from_raw([event.raw.as_slice()]).into());
+            let refused = match self.run.dispatcher.post_events(model, &request).await {
+                Ok(r) if r.total_ok == 1 => None,
+                Ok(r) => Some(r.failures.unwrap_or_default().into_iter().next().map(|f| f.error).unwrap_or_else(|| {
+                    "the dispatcher accepted none of it (the event fails its validity rules)".to_string()
+                })),
+                Err(DispatcherError::Filtered(reason)) => Some(reason),
+                Err(e) => return Err(dispatcher_error(e)),
+            };
+            match refused {
+                None => total.total_ok += 1,
+                Some(error) => {
+                    total.total_failures += 1;
+                    let event = to_json(model, &event.raw)
+                        .map(|j| j.to_string())
+                        .unwrap_or_else(|e| format!("<{e}>"));
+                    total.failures.push(PostFailure { event, error });
+                }
+            }
+        }
+        Ok(total)
+    }
+}
+
+async fn bulk_events(
+    model: Model,
+    path: PathBuf,
+) -> Result<Vec<crate::avro::DecodedEvent>, WitError> {
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| wit_error(ErrorKind::Io, e.to_string(), false))?;
+    decode_bulk(model, &bytes).map_err(|e| wit_error(ErrorKind::Corrupt, e.to_string(), false))
+}
+
+fn post_result(sent: u32, r: PostEventsResult) -> PostResult {
+    PostResult {
+        sent,
+        total_ok: r.total_ok,
+        total_failures: r.total_failures,
+        failures: r
+            .failures
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| PostFailure {
+                event: match f.event {
+                    serde_json::Value::String(s) => s,
+                    other => other.to_string(),
+                },
+                error: f.error,
+            })
+            .collect(),
+    }
+}
