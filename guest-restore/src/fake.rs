@@ -1,13 +1,13 @@
 //! A deterministic fake host for restore policy tests: an in-memory bucket, a recording
-//! dispatcher with scripted failures, state files, and workers that run when joined.
+//! dispatcher with scripted failures, state files, key sets, and workers that run when joined.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 
 use crate::host::{
-    Bucket, Encoding, Error, ErrorKind, Host, Level, ObjectInfo, PostFailure, PostResult, Queue,
-    StreamRef, Task,
+    Bucket, BundleContent, BundleSummary, Encoding, Error, ErrorKind, Host, KeySet, Level,
+    ObjectCheck, ObjectInfo, PostFailure, PostResult, Queue, StreamRef, Task,
 };
 
 #[derive(Default)]
@@ -21,6 +21,11 @@ pub struct State {
     pub queues: BTreeMap<String, Rc<RefCell<VecDeque<Vec<u8>>>>>,
     pub metrics: BTreeMap<(String, String), u64>,
     pub stop_after_posts: Option<usize>,
+    /// What `inspect-bundle` finds in an events object; an object without one is not gzip.
+    pub bundles: BTreeMap<String, BundleContent>,
+    /// What a stream object's content hashes to, when not the sha256 its key names.
+    pub hashes: BTreeMap<String, String>,
+    pub key_sets: BTreeMap<String, BTreeSet<String>>,
 }
 
 #[derive(Clone, Default)]
@@ -39,6 +44,68 @@ impl FakeHost {
             (bucket_id(bucket), key.to_string()),
             key.as_bytes().to_vec(),
         );
+    }
+
+    /// A bundle of `events` events referencing `streams` (`<source>/<label>/<sha256>`).
+    pub fn put_bundle(&self, key: &str, events: u32, invalid: u32, streams: &[&str]) {
+        self.put(Bucket::Events, key);
+        let stream_refs = streams
+            .iter()
+            .map(|s| {
+                let mut parts = s.splitn(3, '/');
+                let mut next = || parts.next().unwrap_or_default().to_string();
+                StreamRef {
+                    source: next(),
+                    label: next(),
+                    sha256: next(),
+                }
+            })
+            .collect();
+        let summary = BundleSummary {
+            events,
+            invalid,
+            stream_refs,
+        };
+        self.0
+            .borrow_mut()
+            .bundles
+            .insert(key.into(), BundleContent::Decoded(summary));
+    }
+
+    pub fn remove(&self, bucket: Bucket, key: &str) {
+        self.0
+            .borrow_mut()
+            .objects
+            .remove(&(bucket_id(bucket), key.to_string()));
+    }
+
+    /// The scripted failure of `key`, if any.
+    fn scripted(&self, key: &str) -> Result<(), Error> {
+        match self.0.borrow().failing.get(key) {
+            Some((kind, retryable)) => Err(Error {
+                kind: *kind,
+                message: format!("scripted {kind:?} for {key}"),
+                retryable: *retryable,
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn object(&self, bucket: Bucket, key: &str) -> Result<usize, Error> {
+        self.scripted(key)?;
+        match self
+            .0
+            .borrow()
+            .objects
+            .get(&(bucket_id(bucket), key.to_string()))
+        {
+            Some(content) => Ok(content.len()),
+            None => Err(Error {
+                kind: ErrorKind::NotFound,
+                message: key.into(),
+                retryable: false,
+            }),
+        }
     }
 
     pub fn metric(&self, source: &str, stat: &str) -> u64 {
@@ -90,7 +157,47 @@ pub struct FakeTask {
 
 impl Task for FakeTask {
     fn join(&self) -> Result<(), String> {
-        crate::supervisor::run_worker(&self.host, &self.role, &self.args)
+        crate::run_worker(&self.host, &self.role, &self.args)
+    }
+}
+
+pub struct FakeKeySet {
+    host: FakeHost,
+    name: String,
+}
+
+impl FakeKeySet {
+    fn with<T>(&self, f: impl FnOnce(&mut BTreeSet<String>) -> T) -> T {
+        f(self
+            .host
+            .0
+            .borrow_mut()
+            .key_sets
+            .entry(self.name.clone())
+            .or_default())
+    }
+}
+
+impl KeySet for FakeKeySet {
+    fn add(&self, keys: &[String]) -> Result<(), Error> {
+        self.with(|set| set.extend(keys.iter().cloned()));
+        Ok(())
+    }
+    fn flush(&self) -> Result<(), Error> {
+        Ok(())
+    }
+    fn sorted(&self, start_after: Option<&str>, limit: u32) -> Result<Vec<String>, Error> {
+        Ok(self.with(|set| {
+            set.iter()
+                .filter(|k| start_after.is_none_or(|a| k.as_str() > a))
+                .take(limit as usize)
+                .cloned()
+                .collect()
+        }))
+    }
+    fn clear(&self) -> Result<(), Error> {
+        self.with(|set| set.clear());
+        Ok(())
     }
 }
 
@@ -99,6 +206,7 @@ impl Host for FakeHost {
     type Body = String;
     type Queue = FakeQueue;
     type Task = FakeTask;
+    type KeySet = FakeKeySet;
 
     fn log(&self, _level: Level, _message: &str) {}
     fn sleep_ms(&self, _ms: u64) {}
@@ -172,6 +280,7 @@ impl Host for FakeHost {
             total_ok: ok,
             total_failures: 0,
             failures: Vec::new(),
+            skipped: Vec::new(),
         })
     }
     fn post_events_singly(
@@ -180,9 +289,34 @@ impl Host for FakeHost {
         body: &String,
         first: u32,
     ) -> Result<PostResult, Error> {
+        let event = || "{\"kafka_key\":\"x\"}".to_string();
+        // A bundle scripted as filtered: its one event was dropped on purpose (aged off).
+        if self
+            .0
+            .borrow()
+            .failing
+            .get(body)
+            .is_some_and(|(kind, _)| *kind == ErrorKind::Filtered)
+        {
+            self.0
+                .borrow_mut()
+                .posted
+                .push(format!("singly {model} {body} from {first}"));
+            let skipped = vec![PostFailure {
+                event: event(),
+                error: "aged off".into(),
+            }];
+            return Ok(PostResult {
+                sent: 1,
+                total_ok: 0,
+                total_failures: 0,
+                failures: Vec::new(),
+                skipped,
+            });
+        }
         self.post(format!("singly {model} {body} from {first}"), body)?;
         let failures = vec![PostFailure {
-            event: "{\"kafka_key\":\"x\"}".into(),
+            event: event(),
             error: "invalid event".into(),
         }];
         Ok(PostResult {
@@ -190,6 +324,7 @@ impl Host for FakeHost {
             total_ok: 3 - first - 1,
             total_failures: 1,
             failures,
+            skipped: Vec::new(),
         })
     }
     fn read_state(&self, name: &str) -> Result<Option<String>, Error> {
@@ -231,5 +366,43 @@ impl Host for FakeHost {
     fn stop_requested(&self) -> bool {
         let s = self.0.borrow();
         s.stop_after_posts.is_some_and(|n| s.posted.len() >= n)
+    }
+    fn exists(&self, bucket: Bucket, key: &str) -> Result<bool, Error> {
+        self.scripted(key)?;
+        let id = (bucket_id(bucket), key.to_string());
+        Ok(self.0.borrow().objects.contains_key(&id))
+    }
+    fn inspect_bundle(&self, key: &str) -> Result<BundleContent, Error> {
+        self.object(Bucket::Events, key)?;
+        match self.0.borrow().bundles.get(key) {
+            Some(content) => Ok(content.clone()),
+            None => Err(Error {
+                kind: ErrorKind::Corrupt,
+                message: format!("{key}: not valid gzip"),
+                retryable: false,
+            }),
+        }
+    }
+    /// Content hashes to the sha256 its key names unless `hashes` says otherwise.
+    fn check_object(
+        &self,
+        bucket: Bucket,
+        key: &str,
+        _encoding: Encoding,
+    ) -> Result<ObjectCheck, Error> {
+        let len = self.object(bucket, key)? as u64;
+        let named = crate::streams::parse_key(key).map(|s| s.sha256);
+        let sha256 = self.0.borrow().hashes.get(key).cloned();
+        Ok(ObjectCheck {
+            stored_bytes: len,
+            plain_bytes: len,
+            sha256: sha256.or(named).unwrap_or_default(),
+        })
+    }
+    fn open_key_set(&self, name: &str) -> Result<FakeKeySet, Error> {
+        Ok(FakeKeySet {
+            host: self.clone(),
+            name: name.into(),
+        })
     }
 }

@@ -3,7 +3,9 @@
 
 pub use crate::azul::backup::dispatcher::{PostFailure, PostResult};
 pub use crate::azul::backup::log::Level;
-pub use crate::azul::backup::store::{Bucket, ObjectInfo};
+pub use crate::azul::backup::store::{
+    Bucket, BundleContent, BundleSummary, ObjectCheck, ObjectInfo,
+};
 pub use crate::azul::backup::types::{Encoding, Error, ErrorKind, StreamRef};
 use crate::azul::backup::{clock, dispatcher, log, metrics, queues, statedir, store, tasks, types};
 
@@ -17,10 +19,19 @@ pub trait Task {
     fn join(&self) -> Result<(), String>;
 }
 
+/// A set of keys kept on disk by the host, shared by name between workers.
+pub trait KeySet {
+    fn add(&self, keys: &[String]) -> Result<(), Error>;
+    fn flush(&self) -> Result<(), Error>;
+    fn sorted(&self, start_after: Option<&str>, limit: u32) -> Result<Vec<String>, Error>;
+    fn clear(&self) -> Result<(), Error>;
+}
+
 pub trait Host {
     type Body;
     type Queue: Queue;
     type Task: Task;
+    type KeySet: KeySet;
 
     fn log(&self, level: Level, message: &str);
     fn sleep_ms(&self, ms: u64);
@@ -48,6 +59,15 @@ pub trait Host {
     fn open_queue(&self, name: &str, capacity: u32) -> Self::Queue;
     fn spawn(&self, role: &str, args: &[u8]) -> Result<Self::Task, Error>;
     fn stop_requested(&self) -> bool;
+    fn exists(&self, bucket: Bucket, key: &str) -> Result<bool, Error>;
+    fn inspect_bundle(&self, key: &str) -> Result<BundleContent, Error>;
+    fn check_object(
+        &self,
+        bucket: Bucket,
+        key: &str,
+        encoding: Encoding,
+    ) -> Result<ObjectCheck, Error>;
+    fn open_key_set(&self, name: &str) -> Result<Self::KeySet, Error>;
 }
 
 pub struct WasmHost;
@@ -70,10 +90,26 @@ impl Task for tasks::Task {
     }
 }
 
+impl KeySet for statedir::KeySet {
+    fn add(&self, keys: &[String]) -> Result<(), Error> {
+        statedir::KeySet::add(self, keys)
+    }
+    fn flush(&self) -> Result<(), Error> {
+        statedir::KeySet::flush(self)
+    }
+    fn sorted(&self, start_after: Option<&str>, limit: u32) -> Result<Vec<String>, Error> {
+        statedir::KeySet::sorted(self, start_after, limit)
+    }
+    fn clear(&self) -> Result<(), Error> {
+        statedir::KeySet::clear(self)
+    }
+}
+
 impl Host for WasmHost {
     type Body = types::Body;
     type Queue = queues::Queue;
     type Task = tasks::Task;
+    type KeySet = statedir::KeySet;
 
     fn log(&self, level: Level, message: &str) {
         log::log(level, message)
@@ -130,5 +166,22 @@ impl Host for WasmHost {
     }
     fn stop_requested(&self) -> bool {
         tasks::cancelled() || tasks::shutdown_requested()
+    }
+    fn exists(&self, bucket: Bucket, key: &str) -> Result<bool, Error> {
+        store::exists(bucket, key)
+    }
+    fn inspect_bundle(&self, key: &str) -> Result<BundleContent, Error> {
+        store::inspect_bundle(key)
+    }
+    fn check_object(
+        &self,
+        bucket: Bucket,
+        key: &str,
+        encoding: Encoding,
+    ) -> Result<ObjectCheck, Error> {
+        store::check_object(bucket, key, encoding)
+    }
+    fn open_key_set(&self, name: &str) -> Result<statedir::KeySet, Error> {
+        statedir::open_key_set(name)
     }
 }

@@ -3,6 +3,7 @@
 //! Order: streams (source by source), then system insert/delete, then binary events, each
 //! type oldest bundle first. Progress is saved after every posted bundle and every chunk of
 //! streams, in the original's checkpoint files, so a restart resumes where it stopped.
+//! `verify` checks a backup without restoring it.
 
 mod events;
 #[cfg(test)]
@@ -13,6 +14,7 @@ pub mod host;
 mod retry;
 mod streams;
 mod supervisor;
+mod verify;
 
 /// Generated from `wit/`. The exported `run` takes a wide record, which the generated
 /// lowering code passes as many flat arguments.
@@ -26,10 +28,19 @@ mod bindings {
     });
 }
 
+use azul::backup::verification::{VerifyConfig, VerifyReport};
 pub use bindings::{Guest, RestoreConfig, azul};
-use host::WasmHost;
+use host::{Host, WasmHost};
 
 pub const POLICY_VERSION: &str = concat!("guest-restore ", env!("CARGO_PKG_VERSION"));
+
+/// Every worker role: verify's, or restore's.
+pub fn run_worker<H: Host>(host: &H, role: &str, args: &[u8]) -> Result<(), String> {
+    match role {
+        verify::BUNDLE_ROLE | verify::STREAM_ROLE => verify::run_worker(host, role, args),
+        _ => supervisor::run_worker(host, role, args),
+    }
+}
 
 struct Component;
 
@@ -39,11 +50,15 @@ impl Guest for Component {
     }
 
     fn run_worker(role: String, args: Vec<u8>) -> Result<(), String> {
-        supervisor::run_worker(&WasmHost, &role, &args)
+        run_worker(&WasmHost, &role, &args)
     }
 
     fn version() -> String {
         POLICY_VERSION.to_string()
+    }
+
+    fn verify(config: VerifyConfig) -> Result<VerifyReport, String> {
+        verify::run(&WasmHost, &config)
     }
 }
 

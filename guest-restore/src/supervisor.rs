@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::RestoreConfig;
 use crate::host::{Bucket, Host, Level, Queue, Task};
 use crate::retry::with_retry;
-use crate::streams::checkpoint_name;
+use crate::streams::{FAILED_FILE, checkpoint_name};
 
 const BINARY_ACTIONS: [&str; 5] = ["sourced", "extracted", "augmented", "mapped", "enriched"];
 
@@ -56,6 +56,7 @@ fn restore_streams<H: Host>(
     let mut round = 0u32;
     // Once a chunk has a failure the checkpoint stays before it, so a later run retries it.
     let mut advance_checkpoint = true;
+    let mut failed_here = false;
     loop {
         if host.stop_requested() {
             return Err(format!("streams of {source}: stopped"));
@@ -85,14 +86,22 @@ fn restore_streams<H: Host>(
         let before = errors.len();
         join_all::<H>(workers, errors);
         advance_checkpoint &= errors.len() == before;
+        failed_here |= errors.len() > before;
         if advance_checkpoint {
             host.write_state(&checkpoint, &last)
                 .map_err(|e| format!("saving {checkpoint}: {}", e.message))?;
         }
         cursor = Some(last);
     }
-    host.log(Level::Info, &format!("streams of {source} restored"));
-    host.metric(source, "streams-complete", 1);
+    if failed_here {
+        host.log(
+            Level::Error,
+            &format!("streams of {source}: some could not be restored (see {FAILED_FILE})"),
+        );
+    } else {
+        host.log(Level::Info, &format!("streams of {source} restored"));
+        host.metric(source, "streams-complete", 1);
+    }
     Ok(())
 }
 
@@ -127,8 +136,13 @@ pub fn run<H: Host>(host: &H, config: &RestoreConfig) -> Result<(), String> {
         for source in &sources {
             restore_streams(host, config, source, &mut errors)?;
         }
+        // A stream that cannot be restored (e.g. a corrupt object) must not hold back every
+        // event: it is recorded, the run goes on and fails at the end.
         if !errors.is_empty() {
-            return Err(format!("streams restore failed: {}", errors.join("; ")));
+            host.log(
+                Level::Error,
+                &format!("streams restore had failures: {}", errors.join("; ")),
+            );
         }
     }
     if events {
@@ -275,11 +289,23 @@ mod tests {
             .failing
             .insert("testing/content/bb".into(), (ErrorKind::Transient, true));
         let err = run(&host, &config()).unwrap_err();
-        assert!(err.contains("streams"), "{err}");
+        assert!(err.contains("streams failed"), "{err}");
         assert!(host.0.borrow().files["restore-failed.stream"].contains("testing/content/bb"));
+        let posted = host.posted();
+        let first_event = posted
+            .iter()
+            .position(|p| p.starts_with("events"))
+            .expect("events are still restored");
         assert!(
-            !host.posted().iter().any(|p| p.starts_with("events")),
-            "events wait for streams"
+            posted[first_event..]
+                .iter()
+                .all(|p| !p.starts_with("stream")),
+            "streams come first: {posted:?}"
+        );
+        assert_eq!(
+            host.metric("testing", "streams-complete"),
+            0,
+            "a source with a failed stream is not complete"
         );
     }
 
@@ -313,7 +339,11 @@ mod tests {
             Bucket::Events,
             "testing/binary/mapped/2025-01-05T00:00:00Z-3-t-truncated",
         );
-        run(&host, &config()).unwrap();
+        let err = run(&host, &config()).unwrap_err();
+        assert!(
+            err.contains("1 events or bundles could not be restored"),
+            "a refused event fails the run: {err}"
+        );
         let key = "testing/binary/mapped/2025-01-05T00:00:00Z-3-t-truncated";
         assert!(
             host.posted()

@@ -50,7 +50,7 @@ pub fn default_component(kind: Kind) -> PathBuf {
         .unwrap_or_else(|| candidates.last().cloned().unwrap_or_default())
 }
 
-async fn open_store(
+pub async fn open_store(
     settings: &Settings,
     bucket: &str,
     create: bool,

@@ -29,7 +29,7 @@ pub struct DemoOptions {
 }
 
 /// The emulator binary: next to this executable, or from `AZUL_DISPATCHER_EMULATOR`.
-fn emulator_binary() -> Result<PathBuf> {
+pub(crate) fn emulator_binary() -> Result<PathBuf> {
     if let Ok(p) = std::env::var("AZUL_DISPATCHER_EMULATOR") {
         return Ok(PathBuf::from(p));
     }

@@ -68,6 +68,29 @@ enum Command {
         #[arg(long, default_value_t = 40)]
         events_per_action: usize,
     },
+    /// Check that the backup is complete and readable, without restoring it: every bundle
+    /// decodes, every stream its binary events reference is stored, every stored stream is
+    /// referenced. Exits non-zero on any problem.
+    Verify {
+        /// Also download every stream object and check its content against its sha256.
+        #[arg(long)]
+        read_data: bool,
+        /// Only this source's bundles and streams.
+        #[arg(long, value_name = "S")]
+        source: Option<String>,
+        #[arg(long, env = "AZUL_RESTORE_COMPONENT")]
+        component: Option<PathBuf>,
+    },
+    /// Restore the backup into a throw-away dispatcher emulator and compare what it received
+    /// with what the backup holds. The dispatcher settings are ignored. Exits non-zero on any
+    /// difference.
+    Drill {
+        /// `off` for backups whose streams are placeholders that do not hash to their keys.
+        #[arg(long, value_enum, default_value_t = Sha256Check::Strict)]
+        verify_sha256: Sha256Check,
+        #[arg(long, env = "AZUL_RESTORE_COMPONENT")]
+        component: Option<PathBuf>,
+    },
     /// Print the events of a local event bundle (gzip or raw avro bulk) as JSON lines.
     Inspect {
         path: PathBuf,
@@ -75,6 +98,13 @@ enum Command {
         #[arg(long)]
         model: Option<azul_backup::avro::Model>,
     },
+}
+
+/// How the drill's dispatcher checks uploaded streams.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Sha256Check {
+    Strict,
+    Off,
 }
 
 fn init_logging() {
@@ -209,6 +239,51 @@ async fn operate(
     report(result)
 }
 
+/// `verify`: exit 0 only when the report has no problem.
+async fn verify(read_data: bool, source: Option<String>, component: Option<PathBuf>) -> ExitCode {
+    let settings = match settings_or_exit() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let shutdown = Arc::new(Shutdown::default());
+    watch_signals(shutdown.clone());
+    let options = azul_backup::verify::VerifyOptions {
+        read_data,
+        source,
+        component: component.unwrap_or_else(|| app::default_component(Kind::Restore)),
+    };
+    let scope = azul_backup::verify::scope(&settings, &options);
+    match azul_backup::verify::run(&settings, &options, shutdown).await {
+        Ok(report) => {
+            println!("{}", azul_backup::verify::render(&report, &scope));
+            match azul_backup::verify::problem_count(&report) {
+                0 => ExitCode::SUCCESS,
+                _ => ExitCode::FAILURE,
+            }
+        }
+        Err(e) => report(Err(e)),
+    }
+}
+
+/// `drill`: exit 0 only when the restored dispatcher holds what the backup holds.
+async fn drill(verify_sha256: Sha256Check, component: Option<PathBuf>) -> ExitCode {
+    let settings = match settings_or_exit() {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let shutdown = Arc::new(Shutdown::default());
+    watch_signals(shutdown.clone());
+    let options = azul_backup::drill::DrillOptions {
+        component: component.unwrap_or_else(|| app::default_component(Kind::Restore)),
+        verify_sha256: verify_sha256 == Sha256Check::Strict,
+    };
+    match azul_backup::drill::run(&settings, &options, shutdown).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => report(Err(e)),
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     init_logging();
@@ -242,5 +317,14 @@ async fn main() -> ExitCode {
             events_per_action,
         } => demo(dir, events_per_action).await,
         Command::Inspect { path, model } => azul_backup::inspect::run(&path, model),
+        Command::Verify {
+            read_data,
+            source,
+            component,
+        } => verify(read_data, source, component).await,
+        Command::Drill {
+            verify_sha256,
+            component,
+        } => drill(verify_sha256, component).await,
     }
 }

@@ -42,7 +42,10 @@ pub fn consumer_groups(emulator: &Emulator) -> Vec<(String, String, String)> {
 }
 
 /// Offsets committed for the consumers of `backup_id`: consumer name → topic → next offset.
-pub fn committed(emulator: &Emulator, backup_id: &str) -> BTreeMap<String, BTreeMap<String, usize>> {
+pub fn committed(
+    emulator: &Emulator,
+    backup_id: &str,
+) -> BTreeMap<String, BTreeMap<String, usize>> {
     let suffix = format!("-{backup_id}-{CONSUMER_VERSION}-");
     let mut out: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
     for (group, topics) in emulator.stats().consumer_groups {

@@ -23,7 +23,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::task::JoinHandle;
 
 /// The longest any single `azul-backup` run of a test may take.
-pub const RUN_TIMEOUT: Duration = Duration::from_secs(300);
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(40);
 
 /// Where the S3 server of `scripts/start-s3.sh` is.
 pub struct S3 {
@@ -118,19 +118,18 @@ impl BackupEnv {
     /// Only a state directory (and the local-directory store under it): enough for the
     /// maintenance commands and for settings checks.
     pub fn offline(rootdir: &Path) -> Self {
-        let mut env = BackupEnv {
+        let backup_id = unique_id();
+        let env = BackupEnv {
             vars: BTreeMap::new(),
             rootdir: rootdir.to_path_buf(),
             bucket_prefix: "it-".into(),
-            backup_id: unique_id(),
+            backup_id: backup_id.clone(),
         };
-        env = env
-            .with("BK__LOCAL_DATA__ROOTDIR", rootdir.display())
+        env.with("BK__LOCAL_DATA__ROOTDIR", rootdir.display())
             .with("BK__BUCKET_NAME_PREFIX", "it-")
-            .with("BK__BACKUP_ID", env.backup_id.clone())
+            .with("BK__BACKUP_ID", backup_id)
             // An ephemeral port: tests run side by side, the default 8900 would collide.
-            .with("BK__METRICS_ADDR", "127.0.0.1:0");
-        env
+            .with("BK__METRICS_ADDR", "127.0.0.1:0")
     }
 
     /// A backup of `dispatcher` into S3 under fresh bucket names, with short fetch deadlines
@@ -270,7 +269,10 @@ fn strip_ansi(line: &str) -> String {
     out
 }
 
-fn collect(pipe: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<String>>) -> JoinHandle<()> {
+fn collect(
+    pipe: impl AsyncRead + Unpin + Send + 'static,
+    into: Arc<Mutex<String>>,
+) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut lines = BufReader::new(pipe).lines();
         while let Ok(Some(line)) = lines.next_line().await {
@@ -287,7 +289,11 @@ impl RunningBackup {
             .args(args)
             // Only what the test sets: settings from the caller's shell must not leak in.
             .env_clear()
-            .envs(PASSED_THROUGH.iter().filter_map(|k| Some((k, std::env::var_os(k)?))))
+            .envs(
+                PASSED_THROUGH
+                    .iter()
+                    .filter_map(|k| Some((k, std::env::var_os(k)?))),
+            )
             .envs(&env.vars)
             .env("AZUL_BACKUP_COMPONENT", component("guest_backup.wasm"))
             .env("AZUL_RESTORE_COMPONENT", component("guest_restore.wasm"))
@@ -338,14 +344,18 @@ impl RunningBackup {
 
     /// The address of the run's Prometheus endpoint, from its start-up log.
     pub async fn metrics_addr(&self) -> String {
-        eventually("the metrics endpoint to be logged", Duration::from_secs(60), async || {
-            let stderr = self.stderr();
-            let line = stderr
-                .lines()
-                .find(|l| l.contains("serving Prometheus metrics"))?;
-            let addr = line.split("addr=").nth(1)?.split_whitespace().next()?;
-            Some(addr.to_string())
-        })
+        eventually(
+            "the metrics endpoint to be logged",
+            Duration::from_secs(60),
+            async || {
+                let stderr = self.stderr();
+                let line = stderr
+                    .lines()
+                    .find(|l| l.contains("serving Prometheus metrics"))?;
+                let addr = line.split("addr=").nth(1)?.split_whitespace().next()?;
+                Some(addr.to_string())
+            },
+        )
         .await
     }
 
@@ -354,6 +364,12 @@ impl RunningBackup {
         let status = match tokio::time::timeout(timeout, self.child.wait()).await {
             Ok(status) => status.expect("wait for azul-backup"),
             Err(_) => {
+                let pid = self.pid().to_string();
+                let out = std::process::Command::new("gdb")
+                    .args(["-p", &pid, "-batch", "-ex", "thread apply all bt 40"])
+                    .output()
+                    .unwrap();
+                std::fs::write("/tmp/gdb3.out", out.stdout).unwrap();
                 let _ = self.child.kill().await;
                 panic!(
                     "azul-backup {:?} did not finish within {timeout:?}:\n{}",

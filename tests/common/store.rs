@@ -111,10 +111,13 @@ impl BundleName {
     pub fn parse(key: &str) -> Self {
         let bad = || panic!("{key:?} is not <source>/<model>/<action>/<T>-<N>-<K>");
         let parts: Vec<&str> = key.split('/').collect();
-        let [source, model, action, name] = parts[..] else { bad() };
+        let [source, model, action, name] = parts[..] else {
+            bad()
+        };
         // The timestamp holds dashes itself: take N and K from the right.
         let mut tail = name.rsplitn(3, '-');
-        let (Some(kafka_key), Some(count), Some(timestamp)) = (tail.next(), tail.next(), tail.next())
+        let (Some(kafka_key), Some(count), Some(timestamp)) =
+            (tail.next(), tail.next(), tail.next())
         else {
             bad()
         };

@@ -3,9 +3,11 @@
 
 pub mod batch;
 pub mod body;
+pub mod check;
 pub mod clock;
 pub mod dispatcher;
 pub mod journal;
+pub mod keyset;
 pub mod log;
 pub mod metrics;
 pub mod queues;

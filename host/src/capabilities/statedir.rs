@@ -10,6 +10,7 @@ use wasmtime::component::Resource;
 
 use super::batch::{EventBatch, invalid_count, last_valid, stream_requests};
 use super::journal::JournalHandle;
+use super::keyset::KeySet;
 use super::{HostState, wit_error};
 use crate::avro::{DecodedEvent, Model, decode_bulk};
 use crate::runtime::bindings::{
@@ -293,6 +294,21 @@ impl statedir::Host for HostState {
             .and_then(|p| self.run.journals.open(p));
         Ok(match opened {
             Ok(journal) => Ok(self.table.push(journal)?),
+            Err(e) => Err(io_error(e)),
+        })
+    }
+
+    async fn open_key_set(
+        &mut self,
+        name: String,
+    ) -> wasmtime::Result<Result<Resource<KeySet>, WitError>> {
+        let opened = self
+            .run
+            .statedir
+            .path(&format!("{name}.keys"))
+            .and_then(KeySet::open);
+        Ok(match opened {
+            Ok(set) => Ok(self.table.push(set)?),
             Err(e) => Err(io_error(e)),
         })
     }

@@ -1,17 +1,20 @@
 //! `store`: the backup buckets. Bodies are encoded into a temp file first (bounded memory,
-//! re-sendable on retry), then uploaded.
+//! re-sendable on retry), then uploaded. Bundles and stream objects can also be checked in
+//! place (see `check`): decoded and summarised, or hashed, without their bytes reaching a
+//! guest.
 
 use std::sync::Arc;
 
 use wasmtime::component::Resource;
 
 use super::body::{Body, TransferError, spool_download, spool_reader};
+use super::check::{BundleError, hash_object, read_bundle, summarise};
 use super::statedir::Spool;
 use super::{HostState, wit_error};
 use crate::avro::encode_bulk;
-use crate::objectstore::{ObjectStore, PutBody, StoreError};
+use crate::objectstore::{GetBody, ObjectStore, PutBody, StoreError};
 use crate::runtime::bindings::{
-    store::{self, Bucket, ObjectInfo},
+    store::{self, Bucket, BundleContent, ObjectCheck, ObjectInfo},
     types::{Encoding, Error as WitError, ErrorKind},
 };
 
@@ -27,7 +30,7 @@ pub(crate) fn store_error(e: StoreError) -> WitError {
     wit_error(kind, e.to_string(), e.retryable())
 }
 
-fn transfer_error(e: TransferError) -> WitError {
+pub(super) fn transfer_error(e: TransferError) -> WitError {
     match e {
         TransferError::Download(m) => wit_error(ErrorKind::Transient, m, true),
         e @ TransferError::HashMismatch { .. } => {
@@ -40,8 +43,8 @@ fn transfer_error(e: TransferError) -> WitError {
 
 /// Objects the original wrote with its AES setting: `<id>.aesc1`, a 24-byte header (salt, IV),
 /// then the payload — which the original never actually encrypted (its defect B13).
-const LEGACY_AES_SUFFIX: &str = ".aesc1";
-const LEGACY_AES_HEADER: usize = 24;
+pub(super) const LEGACY_AES_SUFFIX: &str = ".aesc1";
+pub(super) const LEGACY_AES_HEADER: usize = 24;
 
 async fn skip_legacy_aes_header(
     reader: &mut std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
@@ -57,6 +60,15 @@ async fn skip_legacy_aes_header(
         )
     })?;
     Ok(())
+}
+
+/// Open an object for reading, past the legacy AES header when it has one.
+pub(super) async fn get_object(store: &dyn ObjectStore, key: &str) -> Result<GetBody, WitError> {
+    let mut got = store.get(key).await.map_err(store_error)?;
+    if key.ends_with(LEGACY_AES_SUFFIX) {
+        skip_legacy_aes_header(&mut got.reader, key).await?;
+    }
+    Ok(got)
 }
 
 impl HostState {
@@ -109,10 +121,7 @@ impl HostState {
         key: String,
         encoding: Encoding,
     ) -> Result<Body, WitError> {
-        let mut got = self.bucket(bucket).get(&key).await.map_err(store_error)?;
-        if key.ends_with(LEGACY_AES_SUFFIX) {
-            skip_legacy_aes_header(&mut got.reader, &key).await?;
-        }
+        let got = get_object(self.bucket(bucket).as_ref(), &key).await?;
         let tmp = self.run.statedir.tmp_dir();
         let (path, len) = spool_reader(got.reader, encoding == Encoding::Gzip, &tmp)
             .await
@@ -200,5 +209,34 @@ impl store::Host for HostState {
         key: String,
     ) -> wasmtime::Result<Result<bool, WitError>> {
         Ok(self.bucket(bucket).exists(&key).await.map_err(store_error))
+    }
+
+    async fn inspect_bundle(
+        &mut self,
+        key: String,
+    ) -> wasmtime::Result<Result<BundleContent, WitError>> {
+        let tmp = self.run.statedir.tmp_dir();
+        Ok(
+            match read_bundle(self.run.events_store.as_ref(), &key, &tmp).await {
+                Ok((_, events)) => Ok(BundleContent::Decoded(summarise(&events))),
+                Err(e @ BundleError::Undecodable(_)) => {
+                    Ok(BundleContent::Undecodable(e.to_string()))
+                }
+                Err(e @ BundleError::NotABundleKey(_)) => {
+                    Err(wit_error(ErrorKind::InvalidInput, e.to_string(), false))
+                }
+                Err(BundleError::Unreadable(e)) => Err(e),
+            },
+        )
+    }
+
+    async fn check_object(
+        &mut self,
+        bucket: Bucket,
+        key: String,
+        encoding: Encoding,
+    ) -> wasmtime::Result<Result<ObjectCheck, WitError>> {
+        let store = self.bucket(bucket);
+        Ok(hash_object(store.as_ref(), &key, encoding == Encoding::Gzip).await)
     }
 }

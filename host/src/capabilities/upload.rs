@@ -78,26 +78,39 @@ impl HostState {
             total_ok: 0,
             total_failures: 0,
             failures: Vec::new(),
+            skipped: Vec::new(),
         };
         for event in events.iter().skip(first as usize) {
             total.sent += 1;
             let request = RequestBody::Bytes(encode_bulk_from_raw([event.raw.as_slice()]).into());
-            let refused = match self.run.dispatcher.post_events(model, &request).await {
-                Ok(r) if r.total_ok == 1 => None,
-                Ok(r) => Some(r.failures.unwrap_or_default().into_iter().next().map(|f| f.error).unwrap_or_else(|| {
-                    "the dispatcher accepted none of it (the event fails its validity rules)".to_string()
-                })),
-                Err(DispatcherError::Filtered(reason)) => Some(reason),
+            let outcome = match self.run.dispatcher.post_events(model, &request).await {
+                Ok(r) if r.total_ok == 1 => Outcome::Published,
+                Ok(r) => Outcome::Refused(
+                    r.failures.unwrap_or_default().into_iter().next().map(|f| f.error).unwrap_or_else(|| {
+                        "the dispatcher accepted none of it (the event fails its validity rules)".to_string()
+                    }),
+                ),
+                Err(DispatcherError::Filtered(reason)) if deliberate_filter(&reason) => Outcome::Skipped(reason),
+                Err(DispatcherError::Filtered(reason)) => Outcome::Refused(reason),
                 Err(e) => return Err(dispatcher_error(e)),
             };
-            match refused {
-                None => total.total_ok += 1,
-                Some(error) => {
+            let describe = || {
+                to_json(model, &event.raw)
+                    .map(|j| j.to_string())
+                    .unwrap_or_else(|e| format!("<{e}>"))
+            };
+            match outcome {
+                Outcome::Published => total.total_ok += 1,
+                Outcome::Skipped(error) => total.skipped.push(PostFailure {
+                    event: describe(),
+                    error,
+                }),
+                Outcome::Refused(error) => {
                     total.total_failures += 1;
-                    let event = to_json(model, &event.raw)
-                        .map(|j| j.to_string())
-                        .unwrap_or_else(|e| format!("<{e}>"));
-                    total.failures.push(PostFailure { event, error });
+                    total.failures.push(PostFailure {
+                        event: describe(),
+                        error,
+                    });
                 }
             }
         }
@@ -113,6 +126,23 @@ async fn bulk_events(
         .await
         .map_err(|e| wit_error(ErrorKind::Io, e.to_string(), false))?;
     decode_bulk(model, &bytes).map_err(|e| wit_error(ErrorKind::Corrupt, e.to_string(), false))
+}
+
+enum Outcome {
+    Published,
+    Skipped(String),
+    Refused(String),
+}
+
+/// A 425 that names why the dispatcher dropped the event on purpose (aged off, or a filter
+/// such as a matching delete) — as opposed to an event it could not accept at all, which it
+/// reports as "all filtered" with an empty filter list.
+fn deliberate_filter(reason: &str) -> bool {
+    reason.contains("ErrorStringEnumAllEventsAgedOffImmediately")
+        || reason
+            .split("filters [")
+            .nth(1)
+            .is_some_and(|rest| !rest.starts_with(']'))
 }
 
 fn post_result(sent: u32, r: PostEventsResult) -> PostResult {
@@ -132,5 +162,21 @@ fn post_result(sent: u32, r: PostEventsResult) -> PostResult {
                 error: f.error,
             })
             .collect(),
+        skipped: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::deliberate_filter;
+
+    #[test]
+    fn deliberate_filters_are_told_from_refusals() {
+        let aged = r#"{"status":"425","detail":"all submitted events aged off immediately","error_enum":"ErrorStringEnumAllEventsAgedOffImmediately"}"#;
+        let deleted = "failed to produce any of the provided events as they were all filtered out by the following filters [FilterPreviouslyDeleted:1], with 0 response failures which are: []";
+        let invalid = "failed to produce any of the provided events as they were all filtered out by the following filters [], with 0 response failures which are: []";
+        assert!(deliberate_filter(aged));
+        assert!(deliberate_filter(deleted));
+        assert!(!deliberate_filter(invalid));
     }
 }

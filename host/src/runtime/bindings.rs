@@ -14,6 +14,7 @@ pub mod backup {
             "azul:backup/types.body": crate::capabilities::body::Body,
             "azul:backup/statedir.spool": crate::capabilities::statedir::Spool,
             "azul:backup/statedir.journal": crate::capabilities::journal::JournalHandle,
+            "azul:backup/statedir.key-set": crate::capabilities::keyset::KeySet,
             "azul:backup/queues.queue": crate::capabilities::queues::QueueHandle,
             "azul:backup/tasks.task": crate::capabilities::tasks::TaskHandle,
         },
@@ -45,3 +46,4 @@ pub mod restore {
 pub use backup::azul::backup::{
     clock, config, dispatcher, log, metrics, queues, statedir, store, tasks, types,
 };
+pub use restore::azul::backup::verification;

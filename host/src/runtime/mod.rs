@@ -182,6 +182,23 @@ pub async fn run_restore(
         .map_err(|e| anyhow!("restore failed: {e}"))
 }
 
+/// Run the restore component's `verify` export with `config` and return its report.
+pub async fn run_verify(
+    run: Arc<RunContext>,
+    config: bindings::verification::VerifyConfig,
+) -> Result<bindings::verification::VerifyReport> {
+    let component = run.component.clone();
+    let Pre::Restore(pre) = &component.pre else {
+        return Err(anyhow!("not a restore component"));
+    };
+    let mut store = component.store(run, Arc::default());
+    let instance = pre.instantiate_async(&mut store).await?;
+    instance
+        .call_verify(&mut store, &config)
+        .await?
+        .map_err(|e| anyhow!("verify failed: {e}"))
+}
+
 /// Start `run-worker(role, args)` in a new Store on its own tokio task.
 pub fn spawn_worker(run: Arc<RunContext>, role: String, args: Vec<u8>) -> Result<TaskHandle> {
     let cancelled = Arc::new(AtomicBool::new(false));

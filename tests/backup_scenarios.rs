@@ -1,0 +1,767 @@
+//! The original azul-backup's backup scenarios (its `cmd/backup_test.go`, the rapid shutdown
+//! of `RecoveryTestSuite`, `cmd/source_test.go` and `common/settings_test.go`), ported to the
+//! real `azul-backup` binary and backup component, a SeaweedFS S3 server and the dispatcher
+//! emulator, whose fault rules stand in for the original's mocks. Expected values are derived
+//! from the data and the rules (one consumer per source × action, bundles named after their
+//! last event, dedupe of stream keys, the consecutive-failure threshold), not copied: a
+//! dispatcher whose event fetches fail is polled again with backoff, loses nothing and shows
+//! in the metrics; failing stream downloads are all recorded in `backup.stream` (and past the
+//! threshold stop the run with a failure status); 404s are recorded as missing; a good batch,
+//! a bad answer and another good batch make one bundle; two SIGTERMs while streams are slow
+//! record the unfinished streams, so stored + recorded is exactly every distinct stream;
+//! excluded sources get no consumer; unknown settings warn and bad ones exit 2.
+//!
+//! Needs `scripts/start-s3.sh` (S3_ENDPOINT) and `scripts/build-guests.sh`; the sample-based
+//! scenarios also need the original's samples under AZUL_REFERENCE_DIR. Without them a test
+//! skips loudly, and fails under `CI`. The settings checks need neither.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use azul_backup::avro::rfc3339_nano;
+use azul_dispatcher_emulator::faults::FaultRule;
+use azul_dispatcher_emulator::{Emulator, EmulatorConfig};
+
+use common::emulator::{committed, consumer_groups, consumer_name, held_events, serve};
+use common::samples::{self, SAMPLES_EXTRACTED, SAMPLES_SOURCED, Samples, TESTING_SOURCED};
+use common::store::{Buckets, gunzip, key_counts, read, stream_of_line};
+use common::{
+    BackupEnv, RUN_TIMEOUT, RunningBackup, eventually, metric, run, s3_or_skip, scrape,
+    sources_yaml,
+};
+
+/// Sources the original's backup suite configures but excludes from backup.
+const EXCLUDED: [&str; 2] = ["assemblyline", "tasking"];
+const ACTIONS: [&str; 5] = ["sourced", "extracted", "augmented", "mapped", "enriched"];
+const FAILED_FILE: &str = "backup.stream";
+const MISSING_FILE: &str = "backup-missing.stream";
+const WAIT: Duration = Duration::from_secs(120);
+
+/// An emulator registering `backed_up` and the excluded sources.
+fn emulator(backed_up: &[&str], config: impl FnOnce(EmulatorConfig) -> EmulatorConfig) -> Emulator {
+    let sources = backed_up.iter().chain(EXCLUDED.iter()).copied();
+    Emulator::new(config(EmulatorConfig::new(sources)))
+}
+
+fn fault(method: &str, path: &str) -> FaultRule {
+    FaultRule {
+        method: Some(method.into()),
+        path: path.into(),
+        ..FaultRule::default()
+    }
+}
+
+/// Every stream download fails the way an overloaded dispatcher does.
+fn failing_stream_downloads() -> FaultRule {
+    FaultRule {
+        status: Some(503),
+        ..fault("GET", "/api/v3/stream/*")
+    }
+}
+
+/// `(source, "<model>/<action>")` of every consumer a backup of `sources` runs.
+fn consumer_labels(sources: &[&str]) -> Vec<(String, String)> {
+    let mut labels: Vec<(String, String)> = sources
+        .iter()
+        .flat_map(|s| ACTIONS.map(|a| (s.to_string(), format!("binary/{a}"))))
+        .collect();
+    labels.push(("system".into(), "insert/default".into()));
+    labels.push(("system".into(), "delete/default".into()));
+    labels
+}
+
+/// The kafka_keys the emulator holds for the backup's consumers, sorted (duplicates kept).
+fn held_keys(emulator: &Emulator, env: &BackupEnv, sources: &[&str]) -> Vec<String> {
+    let mut keys: Vec<String> = held_events(emulator, &env.backup_id, sources)
+        .into_iter()
+        .map(|h| h.event.kafka_key)
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Every bundled kafka_key, sorted (duplicates kept).
+fn bundled_keys(bundles: &[common::store::Bundle]) -> Vec<String> {
+    let mut keys: Vec<String> = key_counts(bundles)
+        .into_iter()
+        .flat_map(|(k, n)| std::iter::repeat_n(k, n))
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn streams_in(lines: &[String]) -> BTreeSet<String> {
+    lines.iter().map(|l| stream_of_line(l)).collect()
+}
+
+/// Port of `TestBadDPGetEvents`: while every event fetch fails, consumers keep polling with
+/// backoff, nothing is handed out (so nothing can be lost) and every consumer's failures
+/// show in `recovery_backup_events_error`; once the dispatcher recovers, everything is
+/// backed up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_event_fetches_are_retried_and_lose_nothing() {
+    let test = "failing_event_fetches_are_retried_and_lose_nothing";
+    let Some(s3) = s3_or_skip(test) else { return };
+    let Some(dir) = samples::dir_or_skip(test) else {
+        return;
+    };
+    let samples = Samples::read(&dir);
+    let emulator = emulator(&["testing"], |c| c.early_return(true));
+    samples.load_all(&emulator, TESTING_SOURCED);
+    let outage = FaultRule {
+        status: Some(503),
+        count: Some(1_000_000),
+        ..fault("GET", "/api/v2/event/*/passive")
+    };
+    emulator.add_fault(outage).unwrap();
+    let server = serve(&emulator).await;
+    let state = tempfile::tempdir().unwrap();
+    let env = BackupEnv::new(
+        &s3,
+        &server.base_url,
+        state.path(),
+        &sources_yaml(&["testing"], &EXCLUDED),
+    );
+
+    let backup = RunningBackup::start(&["backup", "--until-idle"], &env);
+    let metrics = backup.metrics_addr().await;
+    let consumers = consumer_labels(&["testing"]);
+    let during_outage = eventually(
+        "every consumer to report failed fetches",
+        WAIT,
+        async || {
+            let text = scrape(&metrics).await;
+            consumers
+                .iter()
+                .all(|(source, event)| {
+                    let labels = [
+                        ("source", source.as_str()),
+                        ("event", event.as_str()),
+                        ("keyword", "FetchEvents"),
+                    ];
+                    metric(&text, "recovery_backup_events_error", &labels) >= Some(1.0)
+                })
+                .then_some(text)
+        },
+    )
+    .await;
+    let refused = 1_000_000 - u64::from(emulator.faults()[0].count.unwrap());
+    assert!(
+        committed(&emulator, &env.backup_id).is_empty(),
+        "a failed fetch hands nothing out"
+    );
+    let events_ok = [("source", "testing"), ("stat", "events-ok")];
+    assert_eq!(
+        metric(&during_outage, "recovery_backup_stats", &events_ok).unwrap_or(0.0),
+        0.0,
+        "no events are backed up during the outage (the original's expectation)"
+    );
+    // Each consumer reports a failure only after its retries: 5 attempts (BK__RETRY_COUNT).
+    assert!(
+        refused >= 5 * consumers.len() as u64,
+        "{refused} refused fetches for {} consumers",
+        consumers.len()
+    );
+    emulator.clear_faults();
+
+    let finished = backup.finish(RUN_TIMEOUT).await;
+    finished.assert_success();
+    assert!(
+        finished.stderr.contains("fetch failed"),
+        "{}",
+        finished.transcript()
+    );
+    let buckets = Buckets::connect(&s3, &env).await;
+    let bundles = buckets.bundles().await;
+    assert_eq!(
+        bundled_keys(&bundles),
+        held_keys(&emulator, &env, &["testing"]),
+        "every held event is bundled exactly once"
+    );
+    let streams = samples.stream_keys(TESTING_SOURCED, 0..100);
+    assert_eq!(buckets.stream_keys().await, streams);
+    let stats = finished.backup_stats();
+    assert_eq!(stats.get("testing", "events-ok"), 100);
+    assert_eq!(stats.get("testing", "streams-ok"), streams.len() as u64);
+    assert_eq!(stats.get("system", "events-ok"), 0);
+    println!("{refused} fetches refused during the outage");
+    server.shutdown().await.ok();
+}
+
+/// Port of `TestBadDPGetBinary`: every stream download fails; each distinct stream is tried,
+/// counted in streams-fail and recorded in `backup.stream` (with the id of an event that
+/// references it) for a later attempt; the events are all backed up. Below the
+/// consecutive-failure threshold the run itself completes (exit 0), as the original's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_stream_downloads_are_all_recorded() {
+    let test = "failing_stream_downloads_are_all_recorded";
+    let Some(s3) = s3_or_skip(test) else { return };
+    let Some(dir) = samples::dir_or_skip(test) else {
+        return;
+    };
+    let samples = Samples::read(&dir);
+    let emulator = emulator(&["testing"], |c| c.early_return(true));
+    samples.load_all(&emulator, TESTING_SOURCED);
+    emulator.add_fault(failing_stream_downloads()).unwrap();
+    let server = serve(&emulator).await;
+    let state = tempfile::tempdir().unwrap();
+    let env = BackupEnv::new(
+        &s3,
+        &server.base_url,
+        state.path(),
+        &sources_yaml(&["testing"], &EXCLUDED),
+    )
+    // Every stream is tried: the threshold is out of reach.
+    .with("BK__CONSECUTIVE_BACKUP_STREAM_FAILURES", 1000)
+    .with("BK__STREAM_ROUTINE_COUNT", 20)
+    .with("BK__RETRY_COUNT", 2);
+
+    let finished = run(&["backup", "--until-idle"], &env).await;
+    finished.assert_success();
+
+    let streams = samples.stream_keys(TESTING_SOURCED, 0..100);
+    let stats = finished.backup_stats();
+    assert_eq!(stats.get("testing", "events-ok"), 100);
+    assert_eq!(stats.get("testing", "streams-fail"), streams.len() as u64);
+    assert_eq!(stats.get("testing", "streams-ok"), 0);
+    let recorded = env.state_lines(FAILED_FILE);
+    assert_eq!(
+        recorded.len(),
+        streams.len(),
+        "one line per distinct stream"
+    );
+    assert_eq!(streams_in(&recorded), streams);
+    let referencing: BTreeMap<String, BTreeSet<String>> = {
+        let mut map: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for held in held_events(&emulator, &env.backup_id, &["testing"]) {
+            for s in &held.event.streams {
+                let key = format!("{}/{}/{}", s.source, s.label, s.sha256);
+                map.entry(key)
+                    .or_default()
+                    .insert(held.event.kafka_key.clone());
+            }
+        }
+        map
+    };
+    for line in &recorded {
+        let (event_id, stream) = line.split_once('/').unwrap();
+        assert!(
+            referencing[stream].contains(event_id),
+            "{line}: {event_id} does not reference {stream}"
+        );
+    }
+    assert!(
+        env.journal_outstanding().is_empty(),
+        "every request handled"
+    );
+    let buckets = Buckets::connect(&s3, &env).await;
+    assert!(buckets.stream_keys().await.is_empty());
+    assert_eq!(
+        bundled_keys(&buckets.bundles().await),
+        held_keys(&emulator, &env, &["testing"])
+    );
+    server.shutdown().await.ok();
+}
+
+/// The threshold half of the bad-download scenario: with one stream worker, more than
+/// BK__CONSECUTIVE_BACKUP_STREAM_FAILURES (5) consecutive failures stop the run with a failure
+/// status; the worker tried threshold + 1 streams and recorded every other one untried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consecutive_stream_failures_stop_the_run_and_record_the_rest() {
+    let test = "consecutive_stream_failures_stop_the_run_and_record_the_rest";
+    let Some(s3) = s3_or_skip(test) else { return };
+    let Some(dir) = samples::dir_or_skip(test) else {
+        return;
+    };
+    let samples = Samples::read(&dir);
+    let emulator = emulator(&["testing"], |c| c.early_return(true));
+    samples.load_all(&emulator, TESTING_SOURCED);
+    emulator.add_fault(failing_stream_downloads()).unwrap();
+    let server = serve(&emulator).await;
+    let state = tempfile::tempdir().unwrap();
+    let threshold = 5;
+    let env = BackupEnv::new(
+        &s3,
+        &server.base_url,
+        state.path(),
+        &sources_yaml(&["testing"], &EXCLUDED),
+    )
+    .with("BK__CONSECUTIVE_BACKUP_STREAM_FAILURES", threshold)
+    .with("BK__STREAM_ROUTINE_COUNT", 1)
+    .with("BK__RETRY_COUNT", 2);
+
+    let finished = run(&["backup", "--until-idle"], &env).await;
+    assert!(
+        !finished.status.success(),
+        "a run stopped by its failure threshold must not exit 0:\n{}",
+        finished.transcript()
+    );
+    assert!(
+        finished.stderr.contains("consecutive stream failures"),
+        "{}",
+        finished.transcript()
+    );
+
+    let streams = samples.stream_keys(TESTING_SOURCED, 0..100);
+    let stats = finished.backup_stats();
+    assert_eq!(stats.get("testing", "streams-fail"), threshold + 1);
+    assert_eq!(stats.get("testing", "events-ok"), 100);
+    let recorded = env.state_lines(FAILED_FILE);
+    assert_eq!(
+        recorded.len(),
+        streams.len(),
+        "tried and untried, once each"
+    );
+    assert_eq!(streams_in(&recorded), streams);
+    assert!(
+        env.journal_outstanding().is_empty(),
+        "every request handled"
+    );
+    let buckets = Buckets::connect(&s3, &env).await;
+    assert_eq!(
+        bundled_keys(&buckets.bundles().await),
+        held_keys(&emulator, &env, &["testing"]),
+        "a stopped run still flushes every fetched event"
+    );
+    server.shutdown().await.ok();
+}
+
+/// Port of `TestGetMissingBinary`: the dispatcher has none of the streams (404); each distinct
+/// stream is counted in streams-missing and listed in `backup-missing.stream`, nothing is
+/// recorded as failed, and the run succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_streams_are_recorded_as_missing() {
+    let test = "missing_streams_are_recorded_as_missing";
+    let Some(s3) = s3_or_skip(test) else { return };
+    let Some(dir) = samples::dir_or_skip(test) else {
+        return;
+    };
+    let samples = Samples::read(&dir);
+    let emulator = emulator(&["testing"], |c| c.early_return(true));
+    samples.publish_without_streams(&emulator, TESTING_SOURCED, 0..100);
+    assert_eq!(emulator.stats().streams, 0);
+    let server = serve(&emulator).await;
+    let state = tempfile::tempdir().unwrap();
+    let env = BackupEnv::new(
+        &s3,
+        &server.base_url,
+        state.path(),
+        &sources_yaml(&["testing"], &EXCLUDED),
+    );
+
+    let finished = run(&["backup", "--until-idle"], &env).await;
+    finished.assert_success();
+
+    let streams = samples.stream_keys(TESTING_SOURCED, 0..100);
+    let stats = finished.backup_stats();
+    assert_eq!(stats.get("testing", "events-ok"), 100);
+    assert_eq!(
+        stats.get("testing", "streams-missing"),
+        streams.len() as u64
+    );
+    assert_eq!(stats.get("testing", "streams-fail"), 0);
+    let missing = env.state_lines(MISSING_FILE);
+    assert_eq!(missing.len(), streams.len());
+    assert_eq!(streams_in(&missing), streams);
+    assert!(env.state_lines(FAILED_FILE).is_empty());
+    let buckets = Buckets::connect(&s3, &env).await;
+    assert!(buckets.stream_keys().await.is_empty());
+    server.shutdown().await.ok();
+}
+
+/// Port of `TestCombined`. The emulator cannot serve a corrupt avro batch, so the bad batch
+/// is a failing answer (500, nothing handed out) between two good batches of 50 events: the
+/// first batch waits in the spool through the failures, and the two make exactly one bundle
+/// of 100 named after the last event; every stream is stored once, gzip of its content.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_answer_between_good_batches_loses_nothing() {
+    let test = "a_bad_answer_between_good_batches_loses_nothing";
+    let Some(s3) = s3_or_skip(test) else { return };
+    let Some(dir) = samples::dir_or_skip(test) else {
+        return;
+    };
+    let samples = Samples::read(&dir);
+    let emulator = emulator(&["testing"], |c| c.max_events_per_fetch(Some(50)));
+    samples.load(&emulator, TESTING_SOURCED, 0..50);
+    let server = serve(&emulator).await;
+    let state = tempfile::tempdir().unwrap();
+    let env = BackupEnv::new(
+        &s3,
+        &server.base_url,
+        state.path(),
+        &sources_yaml(&["testing"], &EXCLUDED),
+    )
+    .with("BK__EVENT_BATCH_SIZE", 100);
+    let sourced = consumer_name("testing", "sourced", &env.backup_id);
+
+    let backup = RunningBackup::start(&["backup"], &env);
+    let metrics = backup.metrics_addr().await;
+    eventually("the first batch to be handed out", WAIT, async || {
+        let offsets = committed(&emulator, &env.backup_id);
+        (offsets.get(&sourced)?.values().sum::<usize>() == 50).then_some(())
+    })
+    .await;
+    emulator
+        .add_fault(FaultRule {
+            status: Some(500),
+            ..fault("GET", "/api/v2/event/binary/passive")
+        })
+        .unwrap();
+    eventually("the consumer to see the bad answers", WAIT, async || {
+        let labels = [
+            ("source", "testing"),
+            ("event", "binary/sourced"),
+            ("keyword", "FetchEvents"),
+        ];
+        (metric(
+            &scrape(&metrics).await,
+            "recovery_backup_events_error",
+            &labels,
+        ) >= Some(1.0))
+        .then_some(())
+    })
+    .await;
+    emulator.clear_faults();
+    samples.load(&emulator, TESTING_SOURCED, 50..100);
+    let streams = samples.stream_keys(TESTING_SOURCED, 0..100);
+    let buckets = Buckets::connect(&s3, &env).await;
+    eventually("the bundle and every stream", WAIT, async || {
+        let bundled = !buckets.bundles().await.is_empty();
+        (bundled && buckets.stream_keys().await.len() == streams.len()).then_some(())
+    })
+    .await;
+    backup.signal("TERM");
+    let finished = backup.finish(RUN_TIMEOUT).await;
+    finished.assert_success();
+
+    let held = held_events(&emulator, &env.backup_id, &["testing"]);
+    let last = &held.last().unwrap().event;
+    let expected_key = format!(
+        "testing/binary/sourced/{}-100-{}",
+        rfc3339_nano(last.timestamp_micros),
+        last.kafka_key
+    );
+    let bundles = buckets.bundles().await;
+    let names: Vec<&str> = bundles.iter().map(|b| b.name.key.as_str()).collect();
+    assert_eq!(names, [expected_key.as_str()]);
+    let bundled: Vec<&str> = bundles[0]
+        .events
+        .iter()
+        .map(|e| e.kafka_key.as_str())
+        .collect();
+    let in_order: Vec<&str> = held.iter().map(|h| h.event.kafka_key.as_str()).collect();
+    assert_eq!(bundled, in_order, "the bundle holds both batches, in order");
+    assert_eq!(buckets.stream_keys().await, streams);
+    for key in &streams {
+        let sha256 = key.rsplit('/').next().unwrap();
+        assert_eq!(
+            gunzip(&read(&buckets.streams, key).await),
+            samples.content(sha256),
+            "{key}"
+        );
+    }
+    let stats = finished.backup_stats();
+    assert_eq!(stats.get("testing", "events-ok"), 100);
+    assert_eq!(stats.get("testing", "streams-ok"), streams.len() as u64);
+    server.shutdown().await.ok();
+}
+
+/// Port of `TestRapidBackupShutdown`: samples sourced + extracted, streams slowed down by the
+/// dispatcher. Once every event is bundled and some streams are stored, two SIGTERMs: the
+/// first stops consuming and flushes, the second records the streams not yet copied instead
+/// of copying them. Stored + recorded is exactly every distinct stream, none in both; a
+/// restart re-attempts the recorded ones and completes the backup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rapid_shutdown_records_what_it_did_not_copy() {
+    let test = "rapid_shutdown_records_what_it_did_not_copy";
+    let Some(s3) = s3_or_skip(test) else { return };
+    let Some(dir) = samples::dir_or_skip(test) else {
+        return;
+    };
+    let samples = Samples::read(&dir);
+    let emulator = emulator(&["samples"], |c| c.max_events_per_fetch(Some(10)));
+    samples.load_all(&emulator, SAMPLES_SOURCED);
+    samples.load_all(&emulator, SAMPLES_EXTRACTED);
+    let all_streams: BTreeSet<String> = [SAMPLES_SOURCED, SAMPLES_EXTRACTED]
+        .iter()
+        .flat_map(|f| samples.stream_keys(f, 0..100))
+        .collect();
+    emulator
+        .add_fault(FaultRule {
+            delay_ms: 400,
+            ..fault("GET", "/api/v3/stream/*")
+        })
+        .unwrap();
+    let server = serve(&emulator).await;
+    let state = tempfile::tempdir().unwrap();
+    let env = BackupEnv::new(
+        &s3,
+        &server.base_url,
+        state.path(),
+        &sources_yaml(&["samples"], &EXCLUDED),
+    )
+    .with("BK__EVENT_BATCH_SIZE", 20);
+    let held = held_keys(&emulator, &env, &["samples"]);
+    let buckets = Buckets::connect(&s3, &env).await;
+
+    let backup = RunningBackup::start(&["backup"], &env);
+    eventually(
+        "every event bundled and some streams stored",
+        WAIT,
+        async || {
+            let bundles = buckets.bundles().await;
+            let stored = buckets.stream_keys().await.len();
+            (bundled_keys(&bundles).len() == held.len() && stored >= 10).then_some(())
+        },
+    )
+    .await;
+    backup.signal("TERM");
+    eventually("the first stop request to be taken", WAIT, async || {
+        backup.stderr().contains("stop requested").then_some(())
+    })
+    .await;
+    backup.signal("TERM");
+    let finished = backup.finish(RUN_TIMEOUT).await;
+    finished.assert_success();
+    assert!(
+        finished.stderr.contains("second stop request"),
+        "{}",
+        finished.transcript()
+    );
+
+    let stored = buckets.stream_keys().await;
+    let recorded_lines = env.state_lines(FAILED_FILE);
+    let recorded = streams_in(&recorded_lines);
+    println!(
+        "rapid shutdown: {} streams stored, {} recorded, {} in total",
+        stored.len(),
+        recorded.len(),
+        all_streams.len()
+    );
+    assert_eq!(recorded.len(), recorded_lines.len(), "recorded once each");
+    assert!(
+        stored.is_disjoint(&recorded),
+        "nothing both stored and recorded"
+    );
+    assert_eq!(stored.len() + recorded.len(), all_streams.len());
+    assert_eq!(&stored | &recorded, all_streams);
+    assert!(
+        !recorded.is_empty(),
+        "slow streams were still pending at the second signal"
+    );
+    assert_eq!(bundled_keys(&buckets.bundles().await), held);
+    assert!(
+        env.journal_outstanding().is_empty(),
+        "every request handled"
+    );
+
+    emulator.clear_faults();
+    run(&["backup", "--until-idle"], &env)
+        .await
+        .assert_success();
+    assert_eq!(buckets.stream_keys().await, all_streams);
+    assert!(env.state_lines(FAILED_FILE).is_empty());
+    assert_eq!(
+        bundled_keys(&buckets.bundles().await),
+        held,
+        "the restart re-reads nothing"
+    );
+    server.shutdown().await.ok();
+}
+
+/// Port of `TestPrepareSources`: sources assemblyline, testing (excluded) and tasking. The
+/// backup consumes as `backup-events-<source>-<action>-<id>` (every binary action of each
+/// included source, filtered on that source and action) and `backup-events-system-<model>-<id>`,
+/// version 3.0.0 — and never as testing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excluded_sources_get_no_consumer() {
+    let test = "excluded_sources_get_no_consumer";
+    let Some(s3) = s3_or_skip(test) else { return };
+    let emulator = Emulator::new(
+        EmulatorConfig::new(["assemblyline", "testing", "tasking"]).early_return(true),
+    );
+    let server = serve(&emulator).await;
+    let state = tempfile::tempdir().unwrap();
+    let env = BackupEnv::new(
+        &s3,
+        &server.base_url,
+        state.path(),
+        &sources_yaml(&["assemblyline", "tasking"], &["testing"]),
+    );
+    run(&["backup", "--until-idle"], &env)
+        .await
+        .assert_success();
+    assert_consumers(&emulator, &env, &["assemblyline", "tasking"]);
+    server.shutdown().await.ok();
+}
+
+/// Port of `TestReadAllConfig`: a full Azul sources file (bedrock's `sources1.yaml`, with
+/// partition units, kafka, elastic and references) given in the dot style `BK.SOURCES`, with
+/// `BK.DISPATCHER_EVENTS`; its excluded sources (testing, virustotal) get no consumer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_sources_file_in_dot_style_settings_is_honoured() {
+    let test = "a_full_sources_file_in_dot_style_settings_is_honoured";
+    let Some(s3) = s3_or_skip(test) else { return };
+    if samples::dir_or_skip(test).is_none() {
+        return;
+    }
+    let sources_file = samples::reference_root().join("bedrock/testdata/sources/sources1.yaml");
+    let yaml = std::fs::read_to_string(&sources_file)
+        .unwrap_or_else(|e| panic!("{}: {e}", sources_file.display()));
+    let included = ["incidents", "reporting", "samples", "tasking", "watch"];
+    let emulator = Emulator::new(
+        EmulatorConfig::new(included.iter().chain(&["testing", "virustotal"]).copied())
+            .early_return(true),
+    );
+    let server = serve(&emulator).await;
+    let state = tempfile::tempdir().unwrap();
+    let env = BackupEnv::new(&s3, &server.base_url, state.path(), "")
+        .without("BK__SOURCES")
+        .without("BK__DISPATCHER_EVENTS")
+        .with("BK.SOURCES", &yaml)
+        .with("BK.DISPATCHER_EVENTS", &server.base_url);
+    let finished = run(&["backup", "--until-idle"], &env).await;
+    finished.assert_success();
+    assert!(
+        finished.stdout.contains(&server.base_url),
+        "the settings table shows the dot-style dispatcher URL:\n{}",
+        finished.stdout
+    );
+    assert_consumers(&emulator, &env, &included);
+    server.shutdown().await.ok();
+}
+
+/// The consumer groups of `env`'s backup are exactly those of `included` and system.
+fn assert_consumers(emulator: &Emulator, env: &BackupEnv, included: &[&str]) {
+    let id = &env.backup_id;
+    let mut expected: BTreeMap<String, String> = included
+        .iter()
+        .flat_map(|s| ACTIONS.map(|a| (consumer_name(s, a, id), format!("binary-{s}-{a}-"))))
+        .collect();
+    for model in ["insert", "delete"] {
+        expected.insert(consumer_name("system", model, id), format!("{model}-"));
+    }
+    let seen: BTreeMap<String, String> = consumer_groups(emulator)
+        .into_iter()
+        .filter(|(name, _, _)| name.ends_with(&format!("-{id}")))
+        .map(|(name, version, rest)| {
+            assert_eq!(version, "3.0.0");
+            (name, rest)
+        })
+        .collect();
+    assert_eq!(
+        seen.keys().collect::<Vec<_>>(),
+        expected.keys().collect::<Vec<_>>(),
+        "one consumer per included source × action, plus system insert and delete"
+    );
+    for (name, filters) in &expected {
+        assert!(
+            seen[name].starts_with(filters.as_str()),
+            "{name} reads {} (expected {filters}…)",
+            seen[name]
+        );
+    }
+}
+
+/// An `azul-backup` environment with a reachable (empty) dispatcher and the local-directory
+/// store: settings checks need no S3.
+async fn offline_env(state: &std::path::Path) -> (BackupEnv, azul_dispatcher_emulator::Running) {
+    let server = serve(&Emulator::new(
+        EmulatorConfig::new(["testing"]).early_return(true),
+    ))
+    .await;
+    let env = BackupEnv::offline(state)
+        .with("BK__DISPATCHER_EVENTS", &server.base_url)
+        .with("BK__SOURCES", sources_yaml(&["testing"], &[]))
+        .with("BK__FETCH_DEADLINE_SECS", 1);
+    (env, server)
+}
+
+/// Port of the settings checks: an unknown `BK__` key is a warning on stderr (with the
+/// original's wording) and the run goes on; a misspelt key does not silently take effect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_settings_warn_and_the_run_goes_on() {
+    let state = tempfile::tempdir().unwrap();
+    let (env, server) = offline_env(state.path()).await;
+    let env = env.with("BK__BACKUP_IDD", "2");
+    let finished = run(&["backup", "--until-idle"], &env).await;
+    finished.assert_success();
+    assert!(
+        finished
+            .stderr
+            .contains("WARNING unknown config option supplied (check spelling): BK.BACKUP_IDD"),
+        "{}",
+        finished.transcript()
+    );
+    assert!(
+        finished
+            .stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["BK__BACKUP_ID", &env.backup_id]),
+        "the misspelt key does not replace BK__BACKUP_ID:\n{}",
+        finished.stdout
+    );
+    server.shutdown().await.ok();
+}
+
+/// A value that does not parse stops every command before it does anything, with exit
+/// status 2 and a message naming the setting and the value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_setting_values_exit_2_with_a_clear_message() {
+    let state = tempfile::tempdir().unwrap();
+    let (env, server) = offline_env(state.path()).await;
+    let cases = [
+        (
+            "BK__RETRY_COUNT",
+            "five",
+            "setting retry_count = \"five\" is not a valid number",
+        ),
+        (
+            "BK__EXTERNAL_BACKUP__SECURE",
+            "maybe",
+            "setting external_backup.secure = \"maybe\" is not a valid boolean",
+        ),
+        ("BK__SOURCES", "sources: [", "bad sources load"),
+    ];
+    for (key, value, message) in cases {
+        for command in [
+            &["backup", "--until-idle"][..],
+            &["list-failed-backup-streams"],
+        ] {
+            let finished = run(command, &env.clone().with(key, value)).await;
+            assert_eq!(
+                finished.status.code(),
+                Some(2),
+                "{key}={value} {command:?}:\n{}",
+                finished.transcript()
+            );
+            assert!(
+                finished.stderr.contains(message),
+                "{key}={value} {command:?}: expected {message:?}:\n{}",
+                finished.transcript()
+            );
+        }
+    }
+    assert!(
+        emulator_untouched(&server).await,
+        "nothing was fetched with bad settings"
+    );
+    server.shutdown().await.ok();
+}
+
+/// No consumer group exists: no fetch ever reached the dispatcher.
+async fn emulator_untouched(server: &azul_dispatcher_emulator::Running) -> bool {
+    azul_backup::tls::install_default_provider();
+    let body = reqwest::get(format!("{}/emulator/v1/stats", server.base_url))
+        .await
+        .expect("admin stats")
+        .bytes()
+        .await
+        .expect("read admin stats");
+    let stats: serde_json::Value = serde_json::from_slice(&body).expect("stats JSON");
+    stats["consumer_groups"]
+        .as_object()
+        .is_some_and(|groups| groups.is_empty())
+}
