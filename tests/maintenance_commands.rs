@@ -40,7 +40,9 @@ fn listing(failed: &[&str], complex: &[&str]) -> String {
     let mut text = format!("{FAILED_HEADING}\n");
     failed.iter().for_each(|s| text.push_str(&format!("{s}\n")));
     text.push_str(&format!("{COMPLEX_HEADING}\n"));
-    complex.iter().for_each(|s| text.push_str(&format!("{s}\n")));
+    complex
+        .iter()
+        .for_each(|s| text.push_str(&format!("{s}\n")));
     text
 }
 
@@ -82,7 +84,11 @@ async fn add_list_and_clear_failed_streams() {
         );
         assert!(said(&refused).contains(bad), "{}", refused.transcript());
     }
-    assert_eq!(env.state_lines(COMPLEX_FILE).len(), 2, "refused paths add nothing");
+    assert_eq!(
+        env.state_lines(COMPLEX_FILE).len(),
+        2,
+        "refused paths add nothing"
+    );
 
     // A failure recorded by a backup, and a line no backup writes (ignored when listing).
     let failed_line = format!("4c1d3fd0b6bd3b4c5dbd41f7ba5d9e0a/testing/content/{three}\nbroken\n");
@@ -220,9 +226,9 @@ async fn trigger_reattempts_and_reclassifies_failed_streams() {
         gunzip(&read(&buckets.streams, &copied.key).await),
         content("copied")
     );
-    assert_eq!(env.state_lines(COMPLEX_FILE), [gone.line.clone()]);
-    assert_eq!(env.state_lines(FAILED_FILE), [flaky.line.clone()]);
-    assert_eq!(env.state_lines(MISSING_FILE), [missing.line.clone()]);
+    assert_eq!(env.state_lines(COMPLEX_FILE), [gone.line.as_str()]);
+    assert_eq!(env.state_lines(FAILED_FILE), [flaky.line.as_str()]);
+    assert_eq!(env.state_lines(MISSING_FILE), [missing.line.as_str()]);
     let stats = triggered.backup_stats();
     assert_eq!(stats.get("testing", "streams-ok"), 1);
     assert_eq!(stats.get("testing", "streams-fail"), 2);
@@ -243,7 +249,10 @@ async fn trigger_reattempts_and_reclassifies_failed_streams() {
         .await
         .assert_success();
     let complex_only = run(
-        &["trigger-backup-failed-streams", "--include-failed-simple=false"],
+        &[
+            "trigger-backup-failed-streams",
+            "--include-failed-simple=false",
+        ],
         &env,
     )
     .await;
@@ -253,6 +262,9 @@ async fn trigger_reattempts_and_reclassifies_failed_streams() {
     assert_eq!(env.state_lines(FAILED_FILE), [flaky.line]);
     let keys = buckets.stream_keys().await;
     assert!(keys.contains(&recovered));
-    assert!(!keys.contains(&flaky.key), "backup.stream was not re-attempted");
+    assert!(
+        !keys.contains(&flaky.key),
+        "backup.stream was not re-attempted"
+    );
     server.shutdown().await.ok();
 }

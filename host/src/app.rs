@@ -128,6 +128,7 @@ pub async fn prepare(
         stats: Stats::exporting(metrics.clone(), kind),
         shutdown,
         limits: Limits::default(),
+        verify_stream_sha256: settings.verify_stream_sha256,
         started: Instant::now(),
     };
     let version = run
@@ -155,6 +156,7 @@ fn clone_for_probe(run: &RunContext) -> RunContext {
         stats: Default::default(),
         shutdown: run.shutdown.clone(),
         limits: run.limits,
+        verify_stream_sha256: run.verify_stream_sha256,
         started: run.started,
     }
 }

@@ -78,5 +78,8 @@ pub struct RunContext {
     pub stats: Stats,
     pub shutdown: Arc<Shutdown>,
     pub limits: Limits,
+    /// Refuse a downloaded stream whose content does not hash to its sha256 (on by default;
+    /// off only to back up a dispatcher that serves placeholder content, e.g. a test emulator).
+    pub verify_stream_sha256: bool,
     pub started: Instant,
 }

@@ -68,6 +68,8 @@ pub struct Settings {
     /// Flush a consumer's events at least this often (the original: 10 minutes).
     pub flush_interval_ms: u64,
     pub dedupe_capacity: u32,
+    /// Refuse streams whose content does not hash to their sha256 (see `RunContext`).
+    pub verify_stream_sha256: bool,
     /// Where `backup` and `restore` serve Prometheus `/metrics`; none = not served.
     pub metrics_addr: Option<SocketAddr>,
 }
@@ -105,6 +107,7 @@ impl Default for Settings {
             fetch_deadline_secs: 30,
             flush_interval_ms: 10 * 60 * 1000,
             dedupe_capacity: 16_000,
+            verify_stream_sha256: true,
             metrics_addr: Some(DEFAULT_METRICS_ADDR),
         }
     }
@@ -142,6 +145,7 @@ const KEYS: &[&str] = &[
     "fetch_deadline_secs",
     "flush_interval_ms",
     "dedupe_capacity",
+    "verify_stream_sha256",
     "metrics_addr",
 ];
 
@@ -257,6 +261,7 @@ impl Settings {
                 "fetch_deadline_secs" => s.fetch_deadline_secs = parse_num(k, &v)?,
                 "flush_interval_ms" => s.flush_interval_ms = parse_num(k, &v)?,
                 "dedupe_capacity" => s.dedupe_capacity = parse_num(k, &v)?,
+                "verify_stream_sha256" => s.verify_stream_sha256 = parse_bool(k, &v)?,
                 "metrics_addr" => s.metrics_addr = parse_listen_addr(k, &v)?,
                 k if KEYS.contains(&k) => warnings.push(format!(
                     "setting BK.{} is accepted but not used yet",

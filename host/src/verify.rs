@@ -63,6 +63,7 @@ async fn context(
         stats: Default::default(),
         shutdown,
         limits: Limits::default(),
+        verify_stream_sha256: settings.verify_stream_sha256,
         started: Instant::now(),
     })
 }

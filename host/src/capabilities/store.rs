@@ -94,7 +94,7 @@ impl HostState {
         let tmp = self.run.statedir.tmp_dir();
         let (path, len) = match body {
             Body::Download { response, sha256 } => {
-                spool_download(response, &sha256, gzip, &tmp).await
+                spool_download(response, &sha256, gzip, self.run.verify_stream_sha256, &tmp).await
             }
             Body::File { path, .. } => match tokio::fs::File::open(&path).await {
                 Ok(file) => spool_reader(Box::pin(file), false, &tmp).await,
