@@ -1,16 +1,17 @@
 //! Crash safety (promise 1 of the design): a backup killed with SIGKILL at any instant and
-//! restarted with `--until-idle` loses nothing. The real binary backs up a synthetic corpus
+//! restarted with `--until-idle` loses nothing it had received. The real binary backs up a synthetic corpus
 //! (two sources, every action, inserts and deletes) from the dispatcher emulator, which
 //! hands out 10 events per fetch and serves streams slowly, into SeaweedFS; it is killed at
 //! three instants — when the first bundle is stored (consumers still catching up), when every
 //! event has been handed out (spools holding partial bundles, stream copies in flight), and
 //! when half of the streams are stored — and restarted each time. Afterwards every event the
 //! emulator handed out is in some bundle (duplicates allowed), except at most the events of
-//! the one response per consumer that may have been in flight at the kill: the dispatcher
-//! commits a consumer's offset when it answers, so such a response is lost by the protocol
-//! itself. Those losses are measured, checked to lie in that window, and printed. Every
-//! stream a bundled binary event references is stored (with its exact content) or recorded
-//! as missing, and no work is left in the state directory.
+//! one response per consumer: the dispatcher commits a consumer's offset when it takes the
+//! events, before the response reaches the backup, and holds a partly filled batch until the
+//! long-poll deadline, so a response not yet delivered at the kill is lost by the protocol
+//! itself. Those losses are measured, checked to lie in that last response, and printed per
+//! consumer. Every stream a bundled binary event references is stored (with its exact
+//! content) or recorded as missing, and no work is left in the state directory.
 //!
 //! Needs `scripts/start-s3.sh` and `scripts/build-guests.sh`; skips loudly without S3, and
 //! fails under `CI`.
@@ -26,7 +27,7 @@ use azul_dispatcher_emulator::faults::FaultRule;
 use azul_dispatcher_emulator::{Emulator, EmulatorConfig};
 
 use common::emulator::{all_handed_out, committed, held_events, serve};
-use common::store::{Buckets, gunzip, key_counts, read, referenced_streams};
+use common::store::{Buckets, gunzip, key_counts, keys, read, referenced_streams};
 use common::{BackupEnv, RunningBackup, S3, eventually, run, s3_or_skip, sources_yaml};
 
 const SOURCES: [&str; 2] = ["samples", "testing"];
@@ -52,7 +53,8 @@ struct Outcome {
     bundles_at_kill: usize,
     streams_at_kill: usize,
     journaled_at_kill: usize,
-    lost_in_flight: usize,
+    /// Events of the response in flight at the kill, per consumer.
+    lost_in_flight: BTreeMap<String, usize>,
     duplicates: usize,
     events: usize,
     streams: usize,
@@ -77,15 +79,15 @@ async fn kill_9_then_restart_loses_nothing() {
     for o in &outcomes {
         println!(
             "{:?}: at the kill {} bundles, {} streams stored, {} stream requests journaled; \
-             after the restart {} events ({} duplicates, {} lost in flight), {} streams",
+             after the restart {} events ({} duplicates), {} streams; lost in flight: {:?}",
             o.point,
             o.bundles_at_kill,
             o.streams_at_kill,
             o.journaled_at_kill,
             o.events,
             o.duplicates,
-            o.lost_in_flight,
-            o.streams
+            o.streams,
+            o.lost_in_flight
         );
     }
 }
@@ -127,7 +129,7 @@ async fn kill_and_restart(s3: &S3, point: KillPoint, seed_value: u64) -> Outcome
     let total_streams = corpus.streams.len();
     eventually(&format!("the kill point {point:?}"), WAIT, async || {
         let reached = match point {
-            KillPoint::FirstBundle => !buckets.bundles().await.is_empty(),
+            KillPoint::FirstBundle => !keys(&buckets.events, "").await.is_empty(),
             KillPoint::AllHandedOut => all_handed_out(&emulator, &id, &SOURCES),
             KillPoint::HalfTheStreams => buckets.stream_keys().await.len() * 2 >= total_streams,
         };
@@ -231,7 +233,10 @@ async fn kill_and_restart(s3: &S3, point: KillPoint, seed_value: u64) -> Outcome
         bundles_at_kill,
         streams_at_kill,
         journaled_at_kill,
-        lost_in_flight: lost_per_consumer.values().sum(),
+        lost_in_flight: lost_per_consumer
+            .into_iter()
+            .map(|(c, n)| (c.to_string(), n))
+            .collect(),
         duplicates: counts.values().map(|n| n - 1).sum(),
         events: counts.len(),
         streams: stored.len(),

@@ -7,50 +7,18 @@
 //! Needs the S3 server from `scripts/start-s3.sh` (S3_ENDPOINT, AWS_*) and the components from
 //! `scripts/build-guests.sh`; without S3 it skips loudly, but fails when `CI` is set.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use azul_backup::avro::{Model, to_json};
 use azul_dispatcher_emulator::corpus::{CorpusSpec, seed};
 use azul_dispatcher_emulator::{Emulator, EmulatorConfig};
 
+use common::{S3, component, s3_or_skip};
+
 const SOURCES: [&str; 2] = ["samples", "testing"];
-
-struct S3 {
-    endpoint: String,
-    access_key: String,
-    secret_key: String,
-}
-
-fn s3_or_skip(test: &str) -> Option<S3> {
-    match std::env::var("S3_ENDPOINT") {
-        Ok(endpoint) => Some(S3 {
-            endpoint,
-            access_key: std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_default(),
-            secret_key: std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
-        }),
-        Err(_) if std::env::var_os("CI").is_some() => {
-            panic!("{test}: S3_ENDPOINT is not set under CI")
-        }
-        Err(_) => {
-            eprintln!("SKIPPED {test}: S3_ENDPOINT not set (run `. scripts/start-s3.sh` first)");
-            None
-        }
-    }
-}
-
-fn component(file: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/guest")
-        .join(file);
-    assert!(
-        path.exists(),
-        "{} is missing: build the components with scripts/build-guests.sh",
-        path.display()
-    );
-    path
-}
 
 /// Environment of one `azul-backup` run, as an operator would set it.
 fn env(
