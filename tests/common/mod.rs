@@ -26,6 +26,7 @@ use tokio::task::JoinHandle;
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Where the S3 server of `scripts/start-s3.sh` is.
+#[derive(Debug, Clone)]
 pub struct S3 {
     pub endpoint: String,
     pub access_key: String,

@@ -17,9 +17,8 @@ pub mod proxy;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::task::JoinHandle;
@@ -30,62 +29,11 @@ pub const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 /// Bucket prefix of every backup these tests restore from.
 pub const BUCKET_PREFIX: &str = "rst-";
 
-/// Where the S3 server of `scripts/start-s3.sh` is.
-#[derive(Debug, Clone)]
-pub struct S3 {
-    pub endpoint: String,
-    pub access_key: String,
-    pub secret_key: String,
-}
-
-/// A test that cannot run here says so loudly, unless it runs under CI, where it must not
-/// pass without having run.
-pub fn skip_or_fail(test: &str, why: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: {why} (required under CI)");
-    }
-    eprintln!("SKIPPED {test}: {why}");
-}
-
-pub fn s3_or_skip(test: &str) -> Option<S3> {
-    match std::env::var("S3_ENDPOINT") {
-        Ok(endpoint) => Some(S3 {
-            endpoint,
-            access_key: std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_default(),
-            secret_key: std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
-        }),
-        Err(_) => {
-            skip_or_fail(
-                test,
-                "S3_ENDPOINT not set (run `. scripts/start-s3.sh` first)",
-            );
-            None
-        }
-    }
-}
-
-/// A built component of `scripts/build-guests.sh`.
-pub fn component(file: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/guest")
-        .join(file);
-    assert!(
-        path.exists(),
-        "{} is missing: build the components with scripts/build-guests.sh",
-        path.display()
-    );
-    path
-}
-
-/// A backup id no other test (or earlier run) uses, so buckets are fresh.
-pub fn unique_backup_id() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let micros = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_micros();
-    format!("{micros}{}", NEXT.fetch_add(1, Ordering::Relaxed))
-}
+// What every integration test shares (S3 discovery, skipping, components, unique ids).
+#[path = "../common/mod.rs"]
+mod common;
+#[allow(unused_imports)] // each test file uses its own subset
+pub use common::{S3, component, s3_or_skip, skip_or_fail, unique_id as unique_backup_id};
 
 /// `BK__SOURCES` naming `sources`, all backed up.
 pub fn sources_yaml(sources: &[&str]) -> String {
