@@ -679,6 +679,31 @@ async fn offline_env(state: &std::path::Path) -> (BackupEnv, azul_dispatcher_emu
     (env, server)
 }
 
+/// Backup needs the dispatcher's URL: without it the process exits 2 (a settings error) before
+/// it starts anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_dispatcher_url_exits_2() {
+    let state = tempfile::tempdir().unwrap();
+    let (env, server) = offline_env(state.path()).await;
+    let finished = run(
+        &["backup", "--until-idle"],
+        &env.without("BK__DISPATCHER_EVENTS"),
+    )
+    .await;
+    assert_eq!(finished.status.code(), Some(2), "{}", finished.transcript());
+    assert!(
+        finished.stderr.contains("BK__DISPATCHER_EVENTS is not set"),
+        "{}",
+        finished.transcript()
+    );
+    assert!(
+        !finished.stdout.contains("Backup stats:"),
+        "nothing ran:\n{}",
+        finished.transcript()
+    );
+    server.shutdown().await.ok();
+}
+
 /// Port of the settings checks: an unknown `BK__` key is a warning on stderr (with the
 /// original's wording) and the run goes on; a misspelt key does not silently take effect.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -214,6 +214,10 @@ async fn operate(
         Ok(s) => s,
         Err(code) => return code,
     };
+    if settings.dispatcher_events.is_empty() {
+        eprintln!("BK__DISPATCHER_EVENTS is not set: the dispatcher's base URL is required");
+        return ExitCode::from(2);
+    }
     println!("{}", settings.table());
     let shutdown = Arc::new(Shutdown::default());
     watch_signals(shutdown.clone());
