@@ -12,10 +12,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use azul_backup::avro::{Model, to_json};
+use azul_backup::avro::Model;
 use azul_dispatcher_emulator::corpus::{CorpusSpec, seed};
 use azul_dispatcher_emulator::{Emulator, EmulatorConfig};
 
+use common::emulator::deletes_without_keys;
 use common::{S3, component, s3_or_skip};
 
 const SOURCES: [&str; 2] = ["samples", "testing"];
@@ -75,23 +76,6 @@ async fn run_cli(args: &[&str], env: &BTreeMap<String, String>) -> (Duration, St
         String::from_utf8_lossy(&out.stderr)
     );
     (started.elapsed(), stdout)
-}
-
-/// Delete events get random keys on every publish: compare their content without the key.
-fn deletes_without_keys(emulator: &Emulator) -> Vec<String> {
-    let mut events: Vec<String> = emulator
-        .raw_events(Model::Delete)
-        .iter()
-        .map(|raw| {
-            let mut json = to_json(Model::Delete, raw).expect("delete event renders as JSON");
-            json.as_object_mut()
-                .expect("an event is an object")
-                .remove("kafka_key");
-            json.to_string()
-        })
-        .collect();
-    events.sort();
-    events
 }
 
 fn keys(emulator: &Emulator, model: Model) -> Vec<String> {

@@ -163,23 +163,10 @@ mod tests {
     use flate2::{Compression, write::GzEncoder};
 
     use super::*;
-    use crate::avro::synthetic::{SyntheticBinary, SyntheticStream, binary_event};
+    use crate::avro::synthetic::{SyntheticBinary, binary_event};
 
     fn event(key: &str) -> Vec<u8> {
-        binary_event(&SyntheticBinary {
-            source: "testing".into(),
-            action: "sourced".into(),
-            author: "bob".into(),
-            kafka_key: key.into(),
-            timestamp_micros: 1_754_417_400_000_000,
-            sha256: "ab".repeat(32),
-            streams: vec![SyntheticStream {
-                label: "content".into(),
-                sha256: "ab".repeat(32),
-                size: 391,
-            }],
-        })
-        .unwrap()
+        binary_event(&SyntheticBinary::sample(key)).unwrap()
     }
 
     fn bulk(keys: &[&str]) -> Vec<u8> {

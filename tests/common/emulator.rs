@@ -118,3 +118,21 @@ pub fn all_handed_out(emulator: &Emulator, backup_id: &str, sources: &[&str]) ->
             .is_some_and(|offset| *offset > h.position)
     })
 }
+
+/// Delete events get a random key on every publish: their content without the key, sorted.
+pub fn deletes_without_keys(emulator: &Emulator) -> Vec<String> {
+    let mut events: Vec<String> = emulator
+        .raw_events(Model::Delete)
+        .iter()
+        .map(|raw| {
+            let mut json = azul_backup::avro::to_json(Model::Delete, raw)
+                .expect("delete event renders as JSON");
+            json.as_object_mut()
+                .expect("an event is an object")
+                .remove("kafka_key");
+            json.to_string()
+        })
+        .collect();
+    events.sort();
+    events
+}

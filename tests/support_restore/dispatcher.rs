@@ -3,7 +3,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use azul_backup::avro::{Model, to_json};
+#[allow(unused_imports)] // not every restore test compares deletes
+pub use super::common::emulator::deletes_without_keys;
+use azul_backup::avro::Model;
 use azul_dispatcher_emulator::faults::FaultRule;
 use azul_dispatcher_emulator::{Emulator, EmulatorConfig, Running};
 
@@ -73,23 +75,6 @@ pub fn distinct_keys(emulator: &Emulator, model: Model) -> BTreeSet<String> {
         .into_iter()
         .map(|e| e.kafka_key)
         .collect()
-}
-
-/// Delete events get a random key on every publish: their content without the key, sorted.
-pub fn deletes_without_keys(emulator: &Emulator) -> Vec<String> {
-    let mut events: Vec<String> = emulator
-        .raw_events(Model::Delete)
-        .iter()
-        .map(|raw| {
-            let mut json = to_json(Model::Delete, raw).expect("delete event renders as JSON");
-            json.as_object_mut()
-                .expect("an event is an object")
-                .remove("kafka_key");
-            json.to_string()
-        })
-        .collect();
-    events.sort();
-    events
 }
 
 /// `<source>/<label>/<sha256>` of every stream held.

@@ -154,6 +154,26 @@ pub struct SyntheticBinary {
     pub streams: Vec<SyntheticStream>,
 }
 
+impl SyntheticBinary {
+    /// A valid `sourced` event of source `testing` with one 391-byte `content` stream: the
+    /// smallest realistic event, for tests.
+    pub fn sample(kafka_key: &str) -> Self {
+        SyntheticBinary {
+            source: "testing".into(),
+            action: "sourced".into(),
+            author: "bob".into(),
+            kafka_key: kafka_key.into(),
+            timestamp_micros: 1_754_417_400_000_000,
+            sha256: "ab".repeat(32),
+            streams: vec![SyntheticStream {
+                label: "content".into(),
+                sha256: "ab".repeat(32),
+                size: 391,
+            }],
+        }
+    }
+}
+
 /// Encode a synthetic binary event as a v6 datum.
 pub fn binary_event(b: &SyntheticBinary) -> Result<Vec<u8>, CodecError> {
     let mut d = EventDraft::new(Model::Binary);

@@ -11,20 +11,7 @@ use super::synthetic::{
 use super::*;
 
 fn sample_binary(key: &str) -> Vec<u8> {
-    binary_event(&SyntheticBinary {
-        source: "testing".into(),
-        action: "sourced".into(),
-        author: "bob".into(),
-        kafka_key: key.into(),
-        timestamp_micros: 1_754_417_400_000_000,
-        sha256: "ab".repeat(32),
-        streams: vec![SyntheticStream {
-            label: "content".into(),
-            sha256: "ab".repeat(32),
-            size: 391,
-        }],
-    })
-    .unwrap()
+    binary_event(&SyntheticBinary::sample(key)).unwrap()
 }
 
 #[test]
