@@ -249,6 +249,16 @@ pub async fn restore(
     component: &Path,
     shutdown: Arc<Shutdown>,
 ) -> (Option<Arc<RunContext>>, Result<()>) {
+    // The original's start-up line, which operators grep for.
+    tracing::info!(
+        "starting restore: type={} backup_id={:?} bucket_prefix={:?} endpoint={:?} region={:?} sources={}",
+        settings.restore_type,
+        settings.backup_id,
+        settings.bucket_name_prefix,
+        settings.s3_endpoint,
+        settings.s3_region,
+        settings.backup_sources().len() + 1, // plus "system", as the original counts it
+    );
     let monitoring = match Monitoring::start(settings.metrics_addr).await {
         Ok(monitoring) => monitoring,
         Err(e) => return (None, Err(e.into())),
