@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the two orchestration components (wasm32-wasip2). The host finds them at
-# target/wasm32-wasip2/guest/guest_{backup,restore}.wasm (or via --backup-component /
-# --restore-component, AZUL_BACKUP_COMPONENT / AZUL_RESTORE_COMPONENT).
+# target/wasm32-wasip2/guest/guest_{backup,restore}.wasm (or via --component,
+# AZUL_BACKUP_COMPONENT / AZUL_RESTORE_COMPONENT).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2

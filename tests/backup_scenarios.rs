@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use azul_backup::avro::rfc3339_nano;
+use azul_backup::objectstore::{ExpiryRule, ObjectStore, S3Store};
 use azul_dispatcher_emulator::faults::FaultRule;
 use azul_dispatcher_emulator::{Emulator, EmulatorConfig};
 
@@ -193,7 +194,8 @@ async fn failing_event_fetches_are_retried_and_lose_nothing() {
 /// Port of `TestBadDPGetBinary`: every stream download fails; each distinct stream is tried,
 /// counted in streams-fail and recorded in `backup.stream` (with the id of an event that
 /// references it) for a later attempt; the events are all backed up. Below the
-/// consecutive-failure threshold the run itself completes (exit 0), as the original's.
+/// consecutive-failure threshold the run completes, but unlike the original's it says that
+/// streams were left behind: exit status 3.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_stream_downloads_are_all_recorded() {
     let test = "failing_stream_downloads_are_all_recorded";
@@ -219,7 +221,12 @@ async fn failing_stream_downloads_are_all_recorded() {
     .with("BK__RETRY_COUNT", 2);
 
     let finished = run(&["backup", "--until-idle"], &env).await;
-    finished.assert_success();
+    assert_eq!(finished.status.code(), Some(3), "{}", finished.transcript());
+    assert!(
+        finished.stderr.contains("could not be copied"),
+        "{}",
+        finished.transcript()
+    );
 
     let streams = samples.stream_keys(TESTING_SOURCED, 0..100);
     let stats = finished.backup_stats();
@@ -633,6 +640,89 @@ async fn a_full_sources_file_in_dot_style_settings_is_honoured() {
     server.shutdown().await.ok();
 }
 
+/// Port of the original's age-off (its §3.6) with B14 fixed: backup keeps a rule
+/// `BackupExpiryFor-<source>` expiring `1 + expire_events_after` days on both buckets, for
+/// excluded sources too; a source Azul keeps forever gets none (the original's one-day rule
+/// for it is removed); rules that are not the service's stay. With age-off off, the cleanup
+/// setting (given here on the command line) removes exactly the service's rules.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ageoff_rules_follow_the_sources_and_cleanup_removes_them() {
+    let test = "ageoff_rules_follow_the_sources_and_cleanup_removes_them";
+    let Some(s3) = s3_or_skip(test) else { return };
+    let emulator = emulator(&["samples", "forever", "testing"], |c| c.early_return(true));
+    let server = serve(&emulator).await;
+    let state = tempfile::tempdir().unwrap();
+    let yaml = "sources:\n  samples:\n    expire_events_after: 3 months\n  forever: {}\n  \
+                testing:\n    exclude_from_backup: true\n    expire_events_after: 7 days\n";
+    let env = BackupEnv::new(&s3, &server.base_url, state.path(), yaml)
+        .with("BK__ENABLE_AUTOMATIC_AGEOFF", true);
+    let buckets = Buckets::connect(&s3, &env).await;
+    let rule = |id: &str, prefix: &str, days| ExpiryRule {
+        id: id.into(),
+        prefix: prefix.into(),
+        days,
+    };
+    let operators = rule("operator-logs", "logs/", 3);
+    for store in [&buckets.events, &buckets.streams] {
+        let original_one_day = rule("BackupExpiryFor-forever", "forever/", 1);
+        store
+            .sync_expiry_rules(&[operators.clone(), original_one_day], &[])
+            .await
+            .unwrap();
+    }
+
+    run(&["backup", "--until-idle"], &env)
+        .await
+        .assert_success();
+    for store in [&buckets.events, &buckets.streams] {
+        assert_eq!(
+            expiry_rules(store).await,
+            vec![
+                rule("BackupExpiryFor-samples", "samples/", 91),
+                rule("BackupExpiryFor-testing", "testing/", 8),
+                operators.clone(),
+            ],
+            "{}",
+            store.describe()
+        );
+    }
+
+    let cleanup = [
+        "backup",
+        "--until-idle",
+        "--set",
+        "enable_automatic_ageoff=false",
+        "--set",
+        "enable_automatic_ageoff_cleanup=true",
+    ];
+    run(&cleanup, &env).await.assert_success();
+    for store in [&buckets.events, &buckets.streams] {
+        assert_eq!(expiry_rules(store).await, vec![operators.clone()]);
+    }
+    server.shutdown().await.ok();
+}
+
+/// A bucket's lifecycle rules as (id, prefix, days), by id.
+async fn expiry_rules(store: &S3Store) -> Vec<ExpiryRule> {
+    let mut rules: Vec<ExpiryRule> = store
+        .lifecycle_rules()
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| ExpiryRule {
+            id: r.id().unwrap_or_default().to_owned(),
+            prefix: r
+                .filter()
+                .and_then(|f| f.prefix())
+                .unwrap_or_default()
+                .to_owned(),
+            days: r.expiration().and_then(|e| e.days()).unwrap_or_default(),
+        })
+        .collect();
+    rules.sort_by(|a, b| a.id.cmp(&b.id));
+    rules
+}
+
 /// The consumer groups of `env`'s backup are exactly those of `included` and system.
 fn assert_consumers(emulator: &Emulator, env: &BackupEnv, included: &[&str]) {
     let id = &env.backup_id;
@@ -749,6 +839,11 @@ async fn bad_setting_values_exit_2_with_a_clear_message() {
             "setting external_backup.secure = \"maybe\" is not a valid boolean",
         ),
         ("BK__SOURCES", "sources: [", "bad sources load"),
+        (
+            "BK__SOURCES",
+            "sources:\n  testing:\n    expire_events_after: seven days\n",
+            "source testing: expire_events_after \"seven days\" is not",
+        ),
     ];
     for (key, value, message) in cases {
         for command in [
@@ -776,8 +871,78 @@ async fn bad_setting_values_exit_2_with_a_clear_message() {
     server.shutdown().await.ok();
 }
 
+/// `--set KEY=VALUE` overrides the environment, for every command; a malformed override is a
+/// settings error (exit 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_line_settings_override_the_environment() {
+    let state = tempfile::tempdir().unwrap();
+    let (env, server) = offline_env(state.path()).await;
+    let finished = run(
+        &[
+            "backup",
+            "--until-idle",
+            "--set",
+            "backup_id=override-7",
+            "-s",
+            "BK__EVENT_BATCH_SIZE=33",
+        ],
+        &env,
+    )
+    .await;
+    finished.assert_success();
+    let shown = |key: &str, value: &str| {
+        finished
+            .stdout
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == [key, value])
+    };
+    assert!(shown("BK__BACKUP_ID", "override-7"), "{}", finished.stdout);
+    assert!(shown("BK__EVENT_BATCH_SIZE", "33"), "{}", finished.stdout);
+    let groups = consumer_group_names(&server).await;
+    assert!(
+        groups
+            .iter()
+            .any(|g| g.contains("backup-events-testing-sourced-override-7")),
+        "the consumers carry the overridden backup id: {groups:?}"
+    );
+    let bad = run(
+        &["list-failed-backup-streams", "--set", "retry_count"],
+        &env,
+    )
+    .await;
+    assert_eq!(bad.status.code(), Some(2), "{}", bad.transcript());
+    assert!(bad.stderr.contains("KEY=VALUE"), "{}", bad.transcript());
+    server.shutdown().await.ok();
+}
+
+/// The original's `AES_STATE=enabled` wrote objects in clear under `.aesc1` names; backup
+/// refuses it (exit 2, nothing fetched) rather than promise encryption it would not do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aes_enabled_is_refused_before_anything_runs() {
+    let state = tempfile::tempdir().unwrap();
+    let (env, server) = offline_env(state.path()).await;
+    let env = env
+        .with("BK__EXTERNAL_BACKUP__AES_STATE", "enabled")
+        .with("BK__EXTERNAL_BACKUP__AES_KEY", "abcdefghijklmnopqrstuvwx");
+    let finished = run(&["backup", "--until-idle"], &env).await;
+    assert_eq!(finished.status.code(), Some(2), "{}", finished.transcript());
+    assert!(
+        finished.stderr.contains("AES_STATE=enabled is refused"),
+        "{}",
+        finished.transcript()
+    );
+    assert!(!finished.transcript().contains("abcdefghijklmnop"));
+    assert!(emulator_untouched(&server).await, "nothing was fetched");
+    server.shutdown().await.ok();
+}
+
 /// No consumer group exists: no fetch ever reached the dispatcher.
 async fn emulator_untouched(server: &azul_dispatcher_emulator::Running) -> bool {
+    consumer_group_names(server).await.is_empty()
+}
+
+/// The consumer groups the emulator behind `server` has seen, from its admin API.
+async fn consumer_group_names(server: &azul_dispatcher_emulator::Running) -> Vec<String> {
     azul_backup::tls::install_default_provider();
     let body = reqwest::get(format!("{}/emulator/v1/stats", server.base_url))
         .await
@@ -788,5 +953,8 @@ async fn emulator_untouched(server: &azul_dispatcher_emulator::Running) -> bool 
     let stats: serde_json::Value = serde_json::from_slice(&body).expect("stats JSON");
     stats["consumer_groups"]
         .as_object()
-        .is_some_and(|groups| groups.is_empty())
+        .expect("consumer_groups object")
+        .keys()
+        .cloned()
+        .collect()
 }

@@ -42,7 +42,7 @@ pub fn run<H: Host>(
         }
         let page = with_retry(
             host,
-            config.retry_count,
+            config.list_retry_count,
             config.retry_average_delay_ms,
             || host.list(Bucket::Events, &prefix, cursor.as_deref(), PAGE),
         )

@@ -63,7 +63,7 @@ fn restore_streams<H: Host>(
         }
         let page = with_retry(
             host,
-            config.retry_count,
+            config.list_retry_count,
             config.retry_average_delay_ms,
             || host.list(Bucket::Streams, &prefix, cursor.as_deref(), chunk),
         )
@@ -201,6 +201,7 @@ mod tests {
             channel_size: 10,
             retry_count: 3,
             retry_average_delay_ms: 1,
+            list_retry_count: 3,
             checkpoint_binary_count: 2,
             skip_existing_streams: false,
         }

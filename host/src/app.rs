@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+use crate::ageoff;
 use crate::capabilities::statedir::StateDir;
 use crate::dispatcher::DispatcherClient;
 use crate::metrics::{FINAL_SCRAPE_WAIT, Monitoring, RunMetrics, Stats, StatsPrinter, Timed};
@@ -50,12 +51,20 @@ pub fn default_component(kind: Kind) -> PathBuf {
         .unwrap_or_else(|| candidates.last().cloned().unwrap_or_default())
 }
 
+/// Opens one backup bucket. `for_backup`: a missing bucket is created and the age-off rules
+/// are brought in line with the settings (see [`ageoff`]); otherwise the bucket must exist and
+/// nothing about it is changed.
 pub async fn open_store(
     settings: &Settings,
     bucket: &str,
-    create: bool,
+    for_backup: bool,
 ) -> Result<Arc<dyn ObjectStore>> {
+    let create = for_backup;
+    let ageoff = |folder| for_backup.then(|| ageoff::plan(settings, folder)).flatten();
     if settings.s3_endpoint.is_empty() {
+        if ageoff(None).is_some() {
+            tracing::warn!("age-off settings have no effect on the local-directory store");
+        }
         let root = settings
             .local_store_dir
             .clone()
@@ -70,10 +79,17 @@ pub async fn open_store(
         region: settings.s3_region.clone(),
     };
     if settings.s3_bucket.is_empty() {
-        return Ok(Arc::new(S3Store::connect(&s3, bucket, create).await?));
+        let store = S3Store::connect(&s3, bucket, create).await?;
+        if let Some(plan) = ageoff(None) {
+            ageoff::apply(&store, &plan).await.context("age-off")?;
+        }
+        return Ok(Arc::new(store));
     }
     // Shared-bucket mode: the per-type bucket name becomes a folder.
     let shared = S3Store::connect(&s3, &settings.s3_bucket, create).await?;
+    if let Some(plan) = ageoff(Some(bucket)) {
+        ageoff::apply(&shared, &plan).await.context("age-off")?;
+    }
     Ok(Arc::new(Prefixed::new(shared, bucket)?))
 }
 
@@ -201,6 +217,7 @@ pub fn restore_config(settings: &Settings) -> config::RestoreConfig {
         channel_size: settings.stream_channel_size,
         retry_count: settings.retry_count,
         retry_average_delay_ms: settings.retry_average_delay_ms,
+        list_retry_count: settings.restore_list_retry_count,
         checkpoint_binary_count: settings.checkpoint_binary_count,
         skip_existing_streams: settings.restore_skip_existing_streams,
     }

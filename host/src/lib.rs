@@ -3,6 +3,7 @@
 //! The host owns bytes and sockets (S3, the dispatcher, the state directory); the
 //! orchestration runs in sandboxed WebAssembly components loaded by [`runtime`].
 
+pub mod ageoff;
 pub mod app;
 pub mod avro;
 pub mod capabilities;

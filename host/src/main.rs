@@ -19,6 +19,10 @@ use azul_backup::settings::Settings;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Override one setting: `event_batch_size=20`, `BK__BACKUP_ID=2` or
+    /// `external_backup.endpoint=s3:9000` (takes precedence over the environment; repeatable).
+    #[arg(long = "set", short = 's', global = true, value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -164,8 +168,8 @@ async fn demo(dir: PathBuf, events_per_action: usize) -> ExitCode {
     }
 }
 
-fn settings_or_exit() -> Result<Settings, ExitCode> {
-    match Settings::from_env() {
+fn settings_or_exit(overrides: &[String]) -> Result<Settings, ExitCode> {
+    match Settings::from_env_with(overrides) {
         Ok((settings, warnings)) => {
             for w in warnings {
                 eprintln!("{w}");
@@ -180,8 +184,8 @@ fn settings_or_exit() -> Result<Settings, ExitCode> {
 }
 
 /// The maintenance commands work on the backup state directory only.
-fn maintain(command: Command) -> ExitCode {
-    let settings = match settings_or_exit() {
+fn maintain(command: Command, overrides: &[String]) -> ExitCode {
+    let settings = match settings_or_exit(overrides) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -209,13 +213,20 @@ async fn operate(
     component: Option<PathBuf>,
     until_idle: bool,
     retry_failed: Option<FailedStreams>,
+    overrides: &[String],
 ) -> ExitCode {
-    let settings = match settings_or_exit() {
+    let settings = match settings_or_exit(overrides) {
         Ok(s) => s,
         Err(code) => return code,
     };
     if settings.dispatcher_events.is_empty() {
         eprintln!("BK__DISPATCHER_EVENTS is not set: the dispatcher's base URL is required");
+        return ExitCode::from(2);
+    }
+    if kind == Kind::Backup
+        && let Err(e) = settings.check_aes_for_backup()
+    {
+        eprintln!("{e}");
         return ExitCode::from(2);
     }
     println!("{}", settings.table());
@@ -239,13 +250,29 @@ async fn operate(
             "{what} finished after {:.2}s",
             run.started.elapsed().as_secs_f64()
         );
+        let failed = run.stats.total("streams-fail");
+        if kind == Kind::Backup && result.is_ok() && failed > 0 {
+            eprintln!(
+                "{failed} stream(s) could not be copied; they are recorded for another attempt \
+                 (list-failed-backup-streams, trigger-backup-failed-streams)"
+            );
+            return ExitCode::from(STREAMS_LEFT_BEHIND);
+        }
     }
     report(result)
 }
 
+/// Backup completed, but some streams still have to be copied (recorded in the state dir).
+const STREAMS_LEFT_BEHIND: u8 = 3;
+
 /// `verify`: exit 0 only when the report has no problem.
-async fn verify(read_data: bool, source: Option<String>, component: Option<PathBuf>) -> ExitCode {
-    let settings = match settings_or_exit() {
+async fn verify(
+    read_data: bool,
+    source: Option<String>,
+    component: Option<PathBuf>,
+    overrides: &[String],
+) -> ExitCode {
+    let settings = match settings_or_exit(overrides) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -270,8 +297,12 @@ async fn verify(read_data: bool, source: Option<String>, component: Option<PathB
 }
 
 /// `drill`: exit 0 only when the restored dispatcher holds what the backup holds.
-async fn drill(verify_sha256: Sha256Check, component: Option<PathBuf>) -> ExitCode {
-    let settings = match settings_or_exit() {
+async fn drill(
+    verify_sha256: Sha256Check,
+    component: Option<PathBuf>,
+    overrides: &[String],
+) -> ExitCode {
+    let settings = match settings_or_exit(overrides) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -291,12 +322,14 @@ async fn drill(verify_sha256: Sha256Check, component: Option<PathBuf>) -> ExitCo
 #[tokio::main]
 async fn main() -> ExitCode {
     init_logging();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    let set = cli.set.as_slice();
+    match cli.command {
         Command::Backup {
             until_idle,
             component,
-        } => operate(Kind::Backup, component, until_idle, None).await,
-        Command::Restore { component } => operate(Kind::Restore, component, false, None).await,
+        } => operate(Kind::Backup, component, until_idle, None, set).await,
+        Command::Restore { component } => operate(Kind::Restore, component, false, None, set).await,
         Command::TriggerBackupFailedStreams {
             include_failed_simple,
             not_failed_complex,
@@ -311,11 +344,11 @@ async fn main() -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
             };
-            operate(Kind::Backup, component, true, Some(which)).await
+            operate(Kind::Backup, component, true, Some(which), set).await
         }
         c @ (Command::ListFailedBackupStreams
         | Command::ClearBackupStreams { .. }
-        | Command::AddFailedStream { .. }) => maintain(c),
+        | Command::AddFailedStream { .. }) => maintain(c, set),
         Command::Demo {
             dir,
             events_per_action,
@@ -325,10 +358,10 @@ async fn main() -> ExitCode {
             read_data,
             source,
             component,
-        } => verify(read_data, source, component).await,
+        } => verify(read_data, source, component, set).await,
         Command::Drill {
             verify_sha256,
             component,
-        } => drill(verify_sha256, component).await,
+        } => drill(verify_sha256, component, set).await,
     }
 }

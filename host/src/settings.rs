@@ -19,6 +19,8 @@ pub enum SettingsError {
     },
     #[error("bad sources load: {0}")]
     Sources(String),
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// One configured Azul source (the fields of the sources YAML backup uses).
@@ -28,6 +30,31 @@ pub struct SourceConfig {
     pub exclude_from_backup: bool,
     #[serde(default)]
     pub expire_events_after: Option<String>,
+}
+
+impl SourceConfig {
+    /// Days after which Azul ages this source's events off (`"<n> days|weeks|months|years"`,
+    /// with Azul's month = 30 and year = 365 days); `None` = kept forever (absent, empty, `"0"`).
+    pub fn expire_days(&self) -> Result<Option<u64>, String> {
+        let Some(text) = self.expire_events_after.as_deref() else {
+            return Ok(None);
+        };
+        if text.is_empty() || text == "0" {
+            return Ok(None);
+        }
+        let bad =
+            || format!("expire_events_after {text:?} is not \"<number> days|weeks|months|years\"");
+        let (n, unit) = text.split_once(' ').ok_or_else(bad)?;
+        let n: u64 = n.parse().map_err(|_| bad())?;
+        let per = match unit {
+            "day" | "days" => 1,
+            "week" | "weeks" => 7,
+            "month" | "months" => 30,
+            "year" | "years" => 365,
+            _ => return Err(bad()),
+        };
+        Ok((n > 0).then_some(n * per))
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -54,6 +81,7 @@ pub struct Settings {
     pub consecutive_backup_stream_failures: u32,
     pub retry_count: u32,
     pub retry_average_delay_ms: u64,
+    pub restore_list_retry_count: u32,
     pub stream_routine_count: u32,
     pub local_data_rootdir: PathBuf,
     pub restore_type: String,
@@ -72,6 +100,11 @@ pub struct Settings {
     pub verify_stream_sha256: bool,
     /// Where `backup` and `restore` serve Prometheus `/metrics`; none = not served.
     pub metrics_addr: Option<SocketAddr>,
+    /// `enabled`, `readonly` or anything else (off), as the original; see [`Settings::check_aes`].
+    pub aes_state: String,
+    pub aes_key: String,
+    pub enable_automatic_ageoff: bool,
+    pub enable_automatic_ageoff_cleanup: bool,
 }
 
 /// The original's fixed metrics port, on every interface.
@@ -96,6 +129,7 @@ impl Default for Settings {
             consecutive_backup_stream_failures: 5,
             retry_count: 5,
             retry_average_delay_ms: 1000,
+            restore_list_retry_count: 5,
             stream_routine_count: 20,
             local_data_rootdir: PathBuf::from("/tmp/azul_recovery"),
             restore_type: "all".into(),
@@ -109,6 +143,10 @@ impl Default for Settings {
             dedupe_capacity: 16_000,
             verify_stream_sha256: true,
             metrics_addr: Some(DEFAULT_METRICS_ADDR),
+            aes_state: String::new(),
+            aes_key: String::new(),
+            enable_automatic_ageoff: false,
+            enable_automatic_ageoff_cleanup: false,
         }
     }
 }
@@ -206,23 +244,66 @@ fn parse_listen_addr(key: &str, v: &str) -> Result<Option<SocketAddr>, SettingsE
     })
 }
 
+/// `a.b` for any spelling of a setting's name.
+fn canonical_key(key: &str) -> String {
+    let key = key
+        .strip_prefix("BK__")
+        .or_else(|| key.strip_prefix("BK."))
+        .unwrap_or(key);
+    key.replace("__", ".").to_lowercase()
+}
+
+/// Replaces every environment spelling of each overridden key with the override.
+fn apply_overrides(
+    env: &mut HashMap<String, String>,
+    overrides: &[String],
+) -> Result<(), SettingsError> {
+    for item in overrides {
+        let (key, value) = item.split_once('=').ok_or_else(|| SettingsError::Invalid {
+            key: "--set".into(),
+            value: item.clone(),
+            expected: "KEY=VALUE pair",
+        })?;
+        let key = canonical_key(key.trim());
+        env.retain(|k, _| {
+            !(k.starts_with("BK__") || k.starts_with("BK.")) || canonical_key(k) != key
+        });
+        env.insert(format!("BK.{key}"), value.to_owned());
+    }
+    Ok(())
+}
+
 pub fn parse_sources(yaml: &str) -> Result<BTreeMap<String, SourceConfig>, SettingsError> {
     if yaml.trim().is_empty() {
         return Ok(BTreeMap::new());
     }
     let file: SourcesFile =
         serde_yaml_ng::from_str(yaml).map_err(|e| SettingsError::Sources(e.to_string()))?;
-    Ok(file
+    let sources: BTreeMap<String, SourceConfig> = file
         .sources
         .into_iter()
         .map(|(k, v)| (k, v.unwrap_or_default()))
-        .collect())
+        .collect();
+    for (name, source) in &sources {
+        source
+            .expire_days()
+            .map_err(|e| SettingsError::Sources(format!("source {name}: {e}")))?;
+    }
+    Ok(sources)
 }
 
 impl Settings {
     /// Read the process environment; returns the settings and warnings for unknown keys.
     pub fn from_env() -> Result<(Self, Vec<String>), SettingsError> {
         Self::from_map(&std::env::vars().collect())
+    }
+
+    /// The environment with command-line overrides (`KEY=VALUE`, the key in any of the forms
+    /// `BK__A__B`, `BK.A.B`, `a.b`, `a__b`) applied on top.
+    pub fn from_env_with(overrides: &[String]) -> Result<(Self, Vec<String>), SettingsError> {
+        let mut env: HashMap<String, String> = std::env::vars().collect();
+        apply_overrides(&mut env, overrides)?;
+        Self::from_map(&env)
     }
 
     pub fn from_map(env: &HashMap<String, String>) -> Result<(Self, Vec<String>), SettingsError> {
@@ -248,6 +329,7 @@ impl Settings {
                 }
                 "retry_count" => s.retry_count = parse_num(k, &v)?,
                 "retry_average_delay_ms" => s.retry_average_delay_ms = parse_num(k, &v)?,
+                "restore_list_retry_count" => s.restore_list_retry_count = parse_num(k, &v)?,
                 "stream_routine_count" => s.stream_routine_count = parse_num(k, &v)?,
                 "local_data.rootdir" => s.local_data_rootdir = PathBuf::from(v),
                 "restore_type" => s.restore_type = v,
@@ -263,6 +345,12 @@ impl Settings {
                 "dedupe_capacity" => s.dedupe_capacity = parse_num(k, &v)?,
                 "verify_stream_sha256" => s.verify_stream_sha256 = parse_bool(k, &v)?,
                 "metrics_addr" => s.metrics_addr = parse_listen_addr(k, &v)?,
+                "external_backup.aes_state" => s.aes_state = v,
+                "external_backup.aes_key" => s.aes_key = v,
+                "enable_automatic_ageoff" => s.enable_automatic_ageoff = parse_bool(k, &v)?,
+                "enable_automatic_ageoff_cleanup" => {
+                    s.enable_automatic_ageoff_cleanup = parse_bool(k, &v)?
+                }
                 k if KEYS.contains(&k) => warnings.push(format!(
                     "setting BK.{} is accepted but not used yet",
                     k.to_uppercase()
@@ -274,6 +362,23 @@ impl Settings {
             }
         }
         Ok((s, warnings))
+    }
+
+    /// Backups are never written under the original's `.aesc1` names: its AES wrapper stored the
+    /// payload in clear behind that name (it never encrypted), so `enabled` would promise
+    /// encryption that does not happen. Reading such objects needs no key and always works.
+    pub fn check_aes_for_backup(&self) -> Result<(), SettingsError> {
+        if self.aes_state.trim() == "enabled" {
+            return Err(SettingsError::Refused(
+                "BK__EXTERNAL_BACKUP__AES_STATE=enabled is refused: the original's AES wrapper \
+                 stored data unencrypted under .aesc1 names, and this service does not imitate \
+                 that. Objects the original wrote that way are read without any setting; \
+                 encrypt at rest with the bucket's server-side encryption instead, and set \
+                 AES_STATE to readonly, disabled or leave it empty"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Sources to back up: configured and not excluded, in name order.
@@ -311,6 +416,16 @@ impl Settings {
             ),
             ("BK__EXTERNAL_BACKUP__REGION", self.s3_region.clone()),
             ("BK__EXTERNAL_BACKUP__BUCKET", self.s3_bucket.clone()),
+            ("BK__EXTERNAL_BACKUP__AES_STATE", self.aes_state.clone()),
+            ("BK__EXTERNAL_BACKUP__AES_KEY", self.aes_key.clone()),
+            (
+                "BK__ENABLE_AUTOMATIC_AGEOFF",
+                self.enable_automatic_ageoff.to_string(),
+            ),
+            (
+                "BK__ENABLE_AUTOMATIC_AGEOFF_CLEANUP",
+                self.enable_automatic_ageoff_cleanup.to_string(),
+            ),
             (
                 "BK__LOCAL_DATA__ROOTDIR",
                 self.local_data_rootdir.display().to_string(),
@@ -430,6 +545,81 @@ mod tests {
         assert_eq!(s.metrics_addr, Some("0.0.0.0:9100".parse().unwrap()));
         let err = Settings::from_map(&env(&[("BK__METRICS_ADDR", "localhost")])).unwrap_err();
         assert!(err.to_string().contains("metrics_addr"), "{err}");
+    }
+
+    #[test]
+    fn overrides_win_over_every_environment_spelling() {
+        let mut vars = env(&[
+            ("BK__EVENT_BATCH_SIZE", "5"),
+            ("BK.EVENT_BATCH_SIZE", "6"),
+            ("BK__EXTERNAL_BACKUP__ENDPOINT", "a:1"),
+            ("BK__BACKUP_ID", "7"),
+        ]);
+        let overrides = [
+            "event_batch_size=20".to_string(),
+            "BK__EXTERNAL_BACKUP__ENDPOINT=b:2".to_string(),
+            "external_backup.region=eu".to_string(),
+        ];
+        apply_overrides(&mut vars, &overrides).unwrap();
+        let (s, warnings) = Settings::from_map(&vars).unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(s.event_batch_size, 20);
+        assert_eq!(s.s3_endpoint, "b:2");
+        assert_eq!(s.s3_region, "eu");
+        assert_eq!(s.backup_id, "7");
+        let err = apply_overrides(&mut vars, &["event_batch_size".to_string()]).unwrap_err();
+        assert!(err.to_string().contains("KEY=VALUE"), "{err}");
+    }
+
+    #[test]
+    fn expiry_follows_azul_and_bad_expiry_is_refused() {
+        let days = |text: &str| {
+            SourceConfig {
+                expire_events_after: Some(text.into()),
+                ..Default::default()
+            }
+            .expire_days()
+        };
+        assert_eq!(days("7 days"), Ok(Some(7)));
+        assert_eq!(days("3 months"), Ok(Some(90)));
+        assert_eq!(days("2 weeks"), Ok(Some(14)));
+        assert_eq!(days("1 year"), Ok(Some(365)));
+        assert_eq!(days("0"), Ok(None));
+        assert_eq!(days(""), Ok(None));
+        let Some(reference) = crate::avro::fixtures::reference_dir() else {
+            return;
+        };
+        let dir = reference.join("bedrock/testdata/sources");
+        let good = std::fs::read_to_string(dir.join("sources1.yaml")).unwrap();
+        assert!(parse_sources(&good).is_ok());
+        let mut bad = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.to_string_lossy().contains("bad_expiry") {
+                let err = parse_sources(&std::fs::read_to_string(&path).unwrap()).unwrap_err();
+                assert!(err.to_string().contains("expire_events_after"), "{err}");
+                bad += 1;
+            }
+        }
+        assert_eq!(bad, 4, "Azul's four bad-expiry sources files");
+    }
+
+    #[test]
+    fn aes_enabled_is_refused_for_backup_and_the_key_is_masked() {
+        let (s, _) = Settings::from_map(&env(&[
+            ("BK__EXTERNAL_BACKUP__AES_STATE", "enabled"),
+            ("BK__EXTERNAL_BACKUP__AES_KEY", "0123456789abcdef01234567"),
+        ]))
+        .unwrap();
+        let err = s.check_aes_for_backup().unwrap_err();
+        assert!(
+            err.to_string().contains("AES_STATE=enabled is refused"),
+            "{err}"
+        );
+        assert!(!s.table().contains("0123456789abcdef"));
+        let (s, _) =
+            Settings::from_map(&env(&[("BK__EXTERNAL_BACKUP__AES_STATE", "readonly")])).unwrap();
+        assert!(s.check_aes_for_backup().is_ok());
     }
 
     #[test]

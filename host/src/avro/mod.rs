@@ -162,7 +162,7 @@ pub enum CodecError {
 }
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 #[cfg(test)]
 mod golden_tests;
 #[cfg(test)]

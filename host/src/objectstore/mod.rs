@@ -26,7 +26,7 @@ pub use error::StoreError;
 pub use key::{validate_key, validate_prefix};
 pub use local::LocalStore;
 pub use prefixed::Prefixed;
-pub use s3::{MultipartConfig, S3Config, S3Store};
+pub use s3::{ExpiryRule, LifecycleChanges, MultipartConfig, S3Config, S3Store};
 
 /// What to upload. Both forms can be sent again when a request is retried.
 #[derive(Debug, Clone)]

@@ -1,6 +1,7 @@
 //! S3 backend (AWS or any S3-compatible server such as SeaweedFS).
 
 mod errors;
+mod lifecycle;
 mod multipart;
 #[cfg(test)]
 mod tests;
@@ -20,6 +21,7 @@ use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
 use super::{GetBody, ObjectInfo, ObjectStore, PutBody, StoreError, validate_key, validate_prefix};
 use errors::sdk_error;
+pub use lifecycle::{ExpiryRule, LifecycleChanges};
 pub use multipart::MultipartConfig;
 
 /// Same as the original service, so objects look alike to other tools.
