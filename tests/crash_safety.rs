@@ -1,18 +1,20 @@
 //! Crash safety (promise 1 of the design): a backup killed with SIGKILL at any instant and
-//! restarted with `--until-idle` loses nothing it had received. The real binary backs up a synthetic corpus
-//! (two sources, every action, inserts and deletes) from the dispatcher emulator, which
-//! hands out 10 events per fetch and serves streams slowly, into SeaweedFS; it is killed at
-//! three instants — when the first bundle is stored (consumers still catching up), when every
-//! event has been handed out (spools holding partial bundles, stream copies in flight), and
-//! when half of the streams are stored — and restarted each time. Afterwards every event the
-//! emulator handed out is in some bundle (duplicates allowed), except at most the events of
-//! one response per consumer: the dispatcher commits a consumer's offset when it takes the
-//! events, before the response reaches the backup, and holds a partly filled batch until the
-//! long-poll deadline, so a response not yet delivered at the kill is lost by the protocol
-//! itself. Those losses are measured, checked to lie in that last response, and printed per
-//! consumer. Every stream a bundled binary event references is stored (with its exact
-//! content) or recorded as missing, and no work is left in the state directory.
+//! restarted with `--until-idle` loses nothing it had received.
 //!
+//! The harness runs the real binary against the dispatcher emulator (a synthetic corpus: two
+//! sources, every action, inserts and deletes; 5 events per fetch) and SeaweedFS, and kills it
+//! at named crash points (`AZUL_CRASH_AT=<point>@<n>`: between fetch and spool, spool and
+//! bundle upload, upload and spool clear, after the stream journal, during a multipart stream
+//! upload, between a stream's upload and its journal entry…) and at seeded random instants,
+//! each on a fresh corpus, then restarts it with `--until-idle`. Afterwards every event the
+//! emulator handed out is in some bundle (duplicates allowed and counted) — except events of
+//! the one response per consumer that was in flight at the kill: the dispatcher commits a
+//! consumer's offset when it takes events for a long poll, before the answer reaches the
+//! backup, so that answer is lost by the protocol itself. Those are checked to lie in that last
+//! response and are printed. Every stream a bundled binary event references is stored with its
+//! exact content, and no work is left in the state directory.
+//!
+//! `AZUL_CRASH_RANDOM=N` runs N random instants instead of the default 4 (a longer run).
 //! Needs `scripts/start-s3.sh` and `scripts/build-guests.sh`; skips loudly without S3, and
 //! fails under `CI`.
 
@@ -22,97 +24,136 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::process::ExitStatusExt;
 use std::time::Duration;
 
-use azul_dispatcher_emulator::corpus::{CorpusSpec, seed};
-use azul_dispatcher_emulator::faults::FaultRule;
+use azul_dispatcher_emulator::corpus::{
+    CorpusSpec, StreamSizes, SyntheticSpec, seed, seed_synthetic,
+};
 use azul_dispatcher_emulator::{Emulator, EmulatorConfig};
+use rand::{Rng, SeedableRng, rngs::StdRng};
 
 use common::emulator::{all_handed_out, committed, held_events, serve};
-use common::store::{Buckets, gunzip, key_counts, keys, read, referenced_streams};
-use common::{BackupEnv, RunningBackup, S3, eventually, run, s3_or_skip, sources_yaml};
+use common::store::{Buckets, gunzip, key_counts, read, referenced_streams};
+use common::{BackupEnv, RUN_TIMEOUT, RunningBackup, S3, run, s3_or_skip, sources_yaml};
 
 const SOURCES: [&str; 2] = ["samples", "testing"];
 /// Events the emulator hands out per fetch: the most one in-flight response can carry.
-const PER_FETCH: usize = 10;
-const WAIT: Duration = Duration::from_secs(180);
+const PER_FETCH: usize = 5;
+/// A stream this large goes multipart (threshold and part size 5 MiB): three parts.
+const BIG_STREAM: u64 = 11 << 20;
 
-/// When the running backup is killed.
+/// How a run is ended.
 #[derive(Debug, Clone, Copy)]
-enum KillPoint {
-    /// The first bundle is stored; consumers are still fetching.
-    FirstBundle,
-    /// Every event has been handed out; spools hold partial bundles, streams are copying.
-    AllHandedOut,
-    /// Half of the streams are stored.
-    HalfTheStreams,
+enum Kill {
+    /// The process kills itself the n-th time it passes the named crash point.
+    At(&'static str, u32),
+    /// The harness kills it this long after the start.
+    After(Duration),
 }
 
+/// The named crash points of a backup, each at a few occurrences.
+const POINTS: [(&str, u32); 21] = [
+    ("fetch-answered", 1),
+    ("fetch-answered", 7),
+    ("fetch-answered", 30),
+    ("spool-synced", 1),
+    ("spool-synced", 4),
+    ("spool-synced", 12),
+    ("bundle-put", 1),
+    ("bundle-put", 3),
+    ("bundle-stored", 1),
+    ("bundle-stored", 4),
+    ("spool-cleared", 1),
+    ("spool-cleared", 5),
+    ("stream-journaled", 1),
+    ("stream-journaled", 6),
+    ("stream-stored", 1),
+    ("stream-stored", 10),
+    ("stream-stored", 40),
+    ("stream-done", 1),
+    ("stream-done", 12),
+    ("multipart-part", 1),
+    ("multipart-part", 2),
+];
+
 /// What one kill and restart showed.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Outcome {
-    point: KillPoint,
-    bundles_at_kill: usize,
-    streams_at_kill: usize,
-    journaled_at_kill: usize,
     /// Events of the response in flight at the kill, per consumer.
-    lost_in_flight: BTreeMap<String, usize>,
+    lost_in_flight: usize,
     duplicates: usize,
     events: usize,
     streams: usize,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kill_9_then_restart_loses_nothing() {
-    let Some(s3) = s3_or_skip("kill_9_then_restart_loses_nothing") else {
+async fn kill_9_at_every_crash_point_then_restart_loses_nothing() {
+    let Some(s3) = s3_or_skip("kill_9_at_every_crash_point_then_restart_loses_nothing") else {
         return;
     };
-    let mut outcomes = Vec::new();
-    for (seed_value, point) in [
-        KillPoint::FirstBundle,
-        KillPoint::AllHandedOut,
-        KillPoint::HalfTheStreams,
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        outcomes.push(kill_and_restart(&s3, point, seed_value as u64 + 11).await);
-    }
-    for o in &outcomes {
+    let random: usize = std::env::var("AZUL_CRASH_RANDOM")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(4);
+    let mut rng = StdRng::seed_from_u64(2026);
+    let mut kills: Vec<Kill> = POINTS.iter().map(|&(p, n)| Kill::At(p, n)).collect();
+    kills.extend(
+        (0..random).map(|_| Kill::After(Duration::from_millis(rng.random_range(300..4000)))),
+    );
+
+    let mut total = Outcome::default();
+    for (i, kill) in kills.iter().enumerate() {
+        let o = kill_and_restart(&s3, *kill, 100 + i as u64).await;
         println!(
-            "{:?}: at the kill {} bundles, {} streams stored, {} stream requests journaled; \
-             after the restart {} events ({} duplicates), {} streams; lost in flight: {:?}",
-            o.point,
-            o.bundles_at_kill,
-            o.streams_at_kill,
-            o.journaled_at_kill,
+            "kill {:>2} {kill:?}: after the restart {} events ({} duplicates), {} streams; \
+             lost in flight (protocol window): {}",
+            i + 1,
             o.events,
             o.duplicates,
             o.streams,
             o.lost_in_flight
         );
+        total.events += o.events;
+        total.duplicates += o.duplicates;
+        total.streams += o.streams;
+        total.lost_in_flight += o.lost_in_flight;
     }
+    assert!(kills.len() >= 20);
+    println!(
+        "crash harness (backup): {} kills ({} crash points, {random} random instants); \
+         events lost 0, streams lost 0; {} events and {} streams checked; {} duplicates; \
+         {} events lost in flight by the fetch protocol (at most one response per consumer)",
+        kills.len(),
+        POINTS.len(),
+        total.events,
+        total.streams,
+        total.duplicates,
+        total.lost_in_flight
+    );
 }
 
-async fn kill_and_restart(s3: &S3, point: KillPoint, seed_value: u64) -> Outcome {
+async fn kill_and_restart(s3: &S3, kill: Kill, seed_value: u64) -> Outcome {
     let emulator =
         Emulator::new(EmulatorConfig::new(SOURCES).max_events_per_fetch(Some(PER_FETCH)));
     let spec = CorpusSpec {
         sources: SOURCES.map(String::from).to_vec(),
-        events_per_action: 30,
-        insert_events: 40,
+        events_per_action: 12,
+        insert_events: 15,
         delete_events: 3,
         seed: seed_value,
-        max_stream_size: 16 * 1024,
+        max_stream_size: 8 * 1024,
     };
-    let corpus = seed(&emulator, &spec).expect("seed the corpus");
-    // Slow streams keep copies in flight at every kill point.
-    emulator
-        .add_fault(FaultRule {
-            method: Some("GET".into()),
-            path: "/api/v3/stream/*".into(),
-            delay_ms: 150,
-            ..FaultRule::default()
-        })
-        .unwrap();
+    seed(&emulator, &spec).expect("seed the corpus");
+    let multipart = matches!(kill, Kill::At("multipart-part", _));
+    if multipart {
+        let big = SyntheticSpec {
+            sources: vec!["samples".into()],
+            binary_events: 1,
+            insert_events: 0,
+            delete_events: 0,
+            seed: seed_value,
+            sizes: StreamSizes::Fixed(BIG_STREAM),
+        };
+        seed_synthetic(&emulator, &big).expect("seed the big stream");
+    }
     let server = serve(&emulator).await;
     let state = tempfile::tempdir().unwrap();
     let env = BackupEnv::new(
@@ -121,38 +162,45 @@ async fn kill_and_restart(s3: &S3, point: KillPoint, seed_value: u64) -> Outcome
         state.path(),
         &sources_yaml(&SOURCES, &[]),
     )
-    .with("BK__EVENT_BATCH_SIZE", 25);
+    .with("BK__EVENT_BATCH_SIZE", 10)
+    // Partial bundles are flushed too while the first run is alive.
+    .with("BK__FLUSH_INTERVAL_MS", 1500)
+    .with("BK__EXTERNAL_BACKUP__MULTIPART_THRESHOLD_MIB", 5)
+    .with("BK__EXTERNAL_BACKUP__MULTIPART_PART_MIB", 5);
     let buckets = Buckets::connect(s3, &env).await;
     let id = env.backup_id.clone();
 
-    let backup = RunningBackup::start(&["backup"], &env);
-    let total_streams = corpus.streams.len();
-    eventually(&format!("the kill point {point:?}"), WAIT, async || {
-        let reached = match point {
-            KillPoint::FirstBundle => !keys(&buckets.events, "").await.is_empty(),
-            KillPoint::AllHandedOut => all_handed_out(&emulator, &id, &SOURCES),
-            KillPoint::HalfTheStreams => buckets.stream_keys().await.len() * 2 >= total_streams,
-        };
-        reached.then_some(())
-    })
-    .await;
-    let killed = backup.kill_hard().await;
+    let killed = match kill {
+        Kill::At(point, n) => {
+            let env = env.clone().with("AZUL_CRASH_AT", format!("{point}@{n}"));
+            let finished = RunningBackup::start(&["backup"], &env)
+                .finish(RUN_TIMEOUT)
+                .await;
+            assert!(
+                finished.stderr.contains("crash point"),
+                "{kill:?} was reached:\n{}",
+                finished.transcript()
+            );
+            finished
+        }
+        Kill::After(delay) => {
+            let running = RunningBackup::start(&["backup"], &env);
+            tokio::time::sleep(delay).await;
+            running.kill_hard().await
+        }
+    };
     assert_eq!(killed.status.signal(), Some(9), "{}", killed.transcript());
     // Let the emulator finish answering requests it received before the kill, so the
     // offsets read next are final.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let offsets_at_kill = committed(&emulator, &id);
-    let bundles_at_kill = buckets.bundles().await.len();
-    let streams_at_kill = buckets.stream_keys().await.len();
-    let journaled_at_kill = env.journal_outstanding().len();
 
-    emulator.clear_faults();
     run(&["backup", "--until-idle"], &env)
         .await
         .assert_success();
     assert!(
         all_handed_out(&emulator, &id, &SOURCES),
-        "the restart consumed everything"
+        "{kill:?}: the restart consumed everything"
     );
 
     let bundles = buckets.bundles().await;
@@ -170,7 +218,7 @@ async fn kill_and_restart(s3: &S3, point: KillPoint, seed_value: u64) -> Outcome
             .unwrap_or(0);
         assert!(
             h.position < offset && h.position + PER_FETCH >= offset,
-            "{point:?}: {} event {} (position {} of {}) is in no bundle, and was not in the \
+            "{kill:?}: {} event {} (position {} of {}) is in no bundle, and was not in the \
              last response handed out before the kill (offset then {offset})",
             h.model,
             h.event.kafka_key,
@@ -181,27 +229,15 @@ async fn kill_and_restart(s3: &S3, point: KillPoint, seed_value: u64) -> Outcome
     }
     assert!(
         lost_per_consumer.values().all(|n| *n <= PER_FETCH),
-        "{point:?}: at most one response per consumer: {lost_per_consumer:?}"
+        "{kill:?}: at most one response per consumer: {lost_per_consumer:?}"
     );
 
     let referenced = referenced_streams(&bundles);
     let stored = buckets.stream_keys().await;
-    let missing: BTreeSet<String> = env
-        .state_lines("backup-missing.stream")
-        .iter()
-        .map(|l| common::store::stream_of_line(l))
-        .collect();
-    let unaccounted: Vec<&String> = referenced
-        .iter()
-        .filter(|k| !stored.contains(*k) && !missing.contains(*k))
-        .collect();
+    let unstored: Vec<&String> = referenced.difference(&stored).collect();
     assert!(
-        unaccounted.is_empty(),
-        "{point:?}: referenced streams neither stored nor missing: {unaccounted:?}"
-    );
-    assert!(
-        missing.is_empty(),
-        "{point:?}: the emulator has every stream"
+        unstored.is_empty(),
+        "{kill:?}: referenced streams not stored: {unstored:?}"
     );
     for key in &stored {
         let mut parts = key.splitn(3, '/');
@@ -212,33 +248,37 @@ async fn kill_and_restart(s3: &S3, point: KillPoint, seed_value: u64) -> Outcome
         );
         let original = emulator
             .stream(source, label, sha256)
-            .unwrap_or_else(|| panic!("{point:?}: stored {key} is not a dispatcher stream"));
-        assert_eq!(
-            gunzip(&read(&buckets.streams, key).await),
-            original,
-            "{point:?}: {key} is stored whole"
+            .unwrap_or_else(|| panic!("{kill:?}: stored {key} is not a dispatcher stream"));
+        assert!(
+            gunzip(&read(&buckets.streams, key).await) == original,
+            "{kill:?}: {key} is stored whole"
+        );
+    }
+    if multipart {
+        let big = stored.iter().filter(|k| {
+            let sha = k.rsplit('/').next().unwrap_or_default();
+            emulator
+                .stream("samples", "content", sha)
+                .is_some_and(|s| s.len() as u64 == BIG_STREAM)
+        });
+        assert_eq!(big.count(), 1, "{kill:?}: the multipart stream is stored");
+    }
+    for file in ["backup.stream", "backup-missing.stream"] {
+        assert!(
+            env.state_lines(file).is_empty(),
+            "{kill:?}: nothing in {file}"
         );
     }
     assert!(
-        env.state_lines("backup.stream").is_empty(),
-        "{point:?}: no failures"
-    );
-    assert!(
         env.journal_outstanding().is_empty(),
-        "{point:?}: no stream request left over"
+        "{kill:?}: no stream request left over"
     );
+    let held_keys: BTreeSet<&str> = held.iter().map(|h| h.event.kafka_key.as_str()).collect();
     server.shutdown().await.ok();
     Outcome {
-        point,
-        bundles_at_kill,
-        streams_at_kill,
-        journaled_at_kill,
-        lost_in_flight: lost_per_consumer
-            .into_iter()
-            .map(|(c, n)| (c.to_string(), n))
-            .collect(),
+        lost_in_flight: lost_per_consumer.values().sum(),
         duplicates: counts.values().map(|n| n - 1).sum(),
-        events: counts.len(),
+        events: held_keys.len(),
         streams: stored.len(),
     }
 }

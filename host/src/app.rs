@@ -11,7 +11,7 @@ use crate::ageoff;
 use crate::capabilities::statedir::StateDir;
 use crate::dispatcher::DispatcherClient;
 use crate::metrics::{FINAL_SCRAPE_WAIT, Monitoring, RunMetrics, Stats, StatsPrinter, Timed};
-use crate::objectstore::{LocalStore, ObjectStore, Prefixed, S3Config, S3Store};
+use crate::objectstore::{LocalStore, MultipartConfig, ObjectStore, Prefixed, S3Config, S3Store};
 use crate::run::{Limits, RunContext, Shutdown};
 use crate::runtime::{self, Kind, Runtime, bindings::config};
 use crate::settings::Settings;
@@ -78,15 +78,24 @@ pub async fn open_store(
         secret_key: settings.s3_secret_key.clone(),
         region: settings.s3_region.clone(),
     };
+    let multipart = MultipartConfig {
+        threshold: settings.s3_multipart_threshold_mib << 20,
+        part_size: settings.s3_multipart_part_mib << 20,
+        ..MultipartConfig::default()
+    };
     if settings.s3_bucket.is_empty() {
-        let store = S3Store::connect(&s3, bucket, create).await?;
+        let store = S3Store::connect(&s3, bucket, create)
+            .await?
+            .with_multipart(multipart);
         if let Some(plan) = ageoff(None) {
             ageoff::apply(&store, &plan).await.context("age-off")?;
         }
         return Ok(Arc::new(store));
     }
     // Shared-bucket mode: the per-type bucket name becomes a folder.
-    let shared = S3Store::connect(&s3, &settings.s3_bucket, create).await?;
+    let shared = S3Store::connect(&s3, &settings.s3_bucket, create)
+        .await?
+        .with_multipart(multipart);
     if let Some(plan) = ageoff(Some(bucket)) {
         ageoff::apply(&shared, &plan).await.context("age-off")?;
     }

@@ -7,6 +7,7 @@ pub mod ageoff;
 pub mod app;
 pub mod avro;
 pub mod capabilities;
+pub mod crashpoint;
 pub mod demo;
 pub mod dispatcher;
 pub mod drill;

@@ -76,6 +76,9 @@ pub struct Settings {
     pub s3_secure: bool,
     pub s3_region: String,
     pub s3_bucket: String,
+    /// Uploads larger than this many MiB go multipart, in parts of `s3_multipart_part_mib`.
+    pub s3_multipart_threshold_mib: u64,
+    pub s3_multipart_part_mib: u64,
     pub stream_channel_size: u32,
     pub checkpoint_binary_count: u32,
     pub consecutive_backup_stream_failures: u32,
@@ -124,6 +127,8 @@ impl Default for Settings {
             s3_secure: false,
             s3_region: String::new(),
             s3_bucket: String::new(),
+            s3_multipart_threshold_mib: 64,
+            s3_multipart_part_mib: 16,
             stream_channel_size: 500,
             checkpoint_binary_count: 1000,
             consecutive_backup_stream_failures: 5,
@@ -164,6 +169,8 @@ const KEYS: &[&str] = &[
     "external_backup.bucket",
     "external_backup.aes_key",
     "external_backup.aes_state",
+    "external_backup.multipart_threshold_mib",
+    "external_backup.multipart_part_mib",
     "stream_channel_size",
     "checkpoint_binary_count",
     "consecutive_backup_stream_failures",
@@ -322,6 +329,10 @@ impl Settings {
                 "external_backup.secure" => s.s3_secure = parse_bool(k, &v)?,
                 "external_backup.region" => s.s3_region = v,
                 "external_backup.bucket" => s.s3_bucket = v,
+                "external_backup.multipart_threshold_mib" => {
+                    s.s3_multipart_threshold_mib = parse_num(k, &v)?
+                }
+                "external_backup.multipart_part_mib" => s.s3_multipart_part_mib = parse_num(k, &v)?,
                 "stream_channel_size" => s.stream_channel_size = parse_num(k, &v)?,
                 "checkpoint_binary_count" => s.checkpoint_binary_count = parse_num(k, &v)?,
                 "consecutive_backup_stream_failures" => {

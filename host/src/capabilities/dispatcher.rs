@@ -8,6 +8,7 @@ use super::batch::EventBatch;
 use super::body::Body;
 use super::{HostState, wit_error};
 use crate::avro::{Model, StreamRef, decode_bulk};
+use crate::crashpoint::{self, Point};
 use crate::dispatcher::{DispatcherError, FetchRequest};
 use crate::keys::validate_segment;
 use crate::runtime::bindings::{
@@ -77,6 +78,7 @@ impl HostState {
             .fetch_events(&request)
             .await
             .map_err(dispatcher_error)?;
+        crashpoint::reached(Point::FetchAnswered);
         match decode_bulk(model, &raw) {
             Ok(events) => Ok(EventBatch { raw, events, info }),
             Err(e) => {
@@ -146,7 +148,8 @@ impl dispatcher::Host for HostState {
         stream: types::StreamRef,
         content: Resource<Body>,
     ) -> wasmtime::Result<Result<(), WitError>> {
-        Ok(self.upload_stream(stream, &content).await)
+        let posted = self.upload_stream(stream, &content).await;
+        Ok(crashpoint::after_ok(posted, Point::StreamPosted))
     }
 
     async fn post_events(
@@ -154,7 +157,9 @@ impl dispatcher::Host for HostState {
         model: String,
         bulk: Resource<Body>,
     ) -> wasmtime::Result<Result<PostResult, WitError>> {
-        Ok(self.upload_events(&model, &bulk).await)
+        crashpoint::reached(Point::EventsPosting);
+        let posted = self.upload_events(&model, &bulk).await;
+        Ok(crashpoint::after_ok(posted, Point::EventsPosted))
     }
 
     async fn post_events_singly(
@@ -163,6 +168,8 @@ impl dispatcher::Host for HostState {
         bulk: Resource<Body>,
         first: u32,
     ) -> wasmtime::Result<Result<PostResult, WitError>> {
-        Ok(self.upload_events_singly(&model, &bulk, first).await)
+        crashpoint::reached(Point::EventsPosting);
+        let posted = self.upload_events_singly(&model, &bulk, first).await;
+        Ok(crashpoint::after_ok(posted, Point::EventsPosted))
     }
 }

@@ -13,6 +13,7 @@ use super::journal::JournalHandle;
 use super::keyset::KeySet;
 use super::{HostState, wit_error};
 use crate::avro::{DecodedEvent, Model, decode_bulk};
+use crate::crashpoint::{self, Point};
 use crate::runtime::bindings::{
     statedir,
     types::{Error as WitError, ErrorKind, EventMark, StreamRequest},
@@ -211,7 +212,8 @@ impl statedir::HostSpool for HostState {
         let batch = self.table.get(&batch)?;
         let (raw, events) = (batch.raw.clone(), batch.events.clone());
         let spool = self.table.get_mut(&this)?;
-        Ok(spool.append(&raw, &events).map_err(io_error))
+        let appended = spool.append(&raw, &events).map_err(io_error);
+        Ok(crashpoint::after_ok(appended, Point::SpoolSynced))
     }
 
     async fn len(&mut self, this: Resource<Spool>) -> wasmtime::Result<u32> {
@@ -234,7 +236,8 @@ impl statedir::HostSpool for HostState {
     }
 
     async fn clear(&mut self, this: Resource<Spool>) -> wasmtime::Result<Result<(), WitError>> {
-        Ok(self.table.get_mut(&this)?.clear().map_err(io_error))
+        let cleared = self.table.get_mut(&this)?.clear().map_err(io_error);
+        Ok(crashpoint::after_ok(cleared, Point::SpoolCleared))
     }
 
     async fn drop(&mut self, this: Resource<Spool>) -> wasmtime::Result<()> {
@@ -251,7 +254,8 @@ impl statedir::HostJournal for HostState {
     ) -> wasmtime::Result<Result<(), WitError>> {
         let journal = self.table.get(&this)?.clone();
         let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(journal.add(&items).map_err(io_error))
+        let added = journal.add(&items).map_err(io_error);
+        Ok(crashpoint::after_ok(added, Point::StreamJournaled))
     }
 
     async fn done(
@@ -261,7 +265,8 @@ impl statedir::HostJournal for HostState {
     ) -> wasmtime::Result<Result<(), WitError>> {
         let journal = self.table.get(&this)?.clone();
         let mut journal = journal.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(journal.done(&item).map_err(io_error))
+        let done = journal.done(&item).map_err(io_error);
+        Ok(crashpoint::after_ok(done, Point::StreamDone))
     }
 
     async fn recovered(&mut self, this: Resource<JournalHandle>) -> wasmtime::Result<Vec<String>> {
@@ -348,11 +353,11 @@ impl statedir::Host for HostState {
         name: String,
         content: String,
     ) -> wasmtime::Result<Result<(), WitError>> {
-        Ok(self
-            .run
-            .statedir
-            .write_atomic(&name, content.as_bytes())
-            .map_err(io_error))
+        let written = self.run.statedir.write_atomic(&name, content.as_bytes());
+        Ok(crashpoint::after_ok(
+            written.map_err(io_error),
+            Point::StateWritten,
+        ))
     }
 
     async fn append_line(

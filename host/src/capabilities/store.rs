@@ -12,6 +12,7 @@ use super::check::{BundleError, hash_object, read_bundle, summarise};
 use super::statedir::Spool;
 use super::{HostState, wit_error};
 use crate::avro::encode_bulk;
+use crate::crashpoint::{self, Point};
 use crate::objectstore::{GetBody, ObjectStore, PutBody, StoreError};
 use crate::runtime::bindings::{
     store::{self, Bucket, BundleContent, ObjectCheck, ObjectInfo},
@@ -112,7 +113,7 @@ impl HostState {
                 },
             )
             .await;
-        put.map_err(store_error)
+        crashpoint::after_ok(put.map_err(store_error), Point::StreamStored)
     }
 
     async fn open_object(
@@ -159,12 +160,14 @@ impl store::Host for HostState {
             Ok(gz) => gz,
             Err(e) => return Ok(Err(wit_error(ErrorKind::Io, e.to_string(), false))),
         };
-        Ok(self
+        crashpoint::reached(Point::BundlePut);
+        let put = self
             .run
             .events_store
             .put(&key, PutBody::Bytes(gz.into()))
             .await
-            .map_err(store_error))
+            .map_err(store_error);
+        Ok(crashpoint::after_ok(put, Point::BundleStored))
     }
 
     async fn open(

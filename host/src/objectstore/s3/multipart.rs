@@ -6,6 +6,7 @@ use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use futures::{StreamExt, TryStreamExt};
 
 use super::{CONTENT_TYPE, S3Store, file_stream};
+use crate::crashpoint::{self, Point};
 use crate::objectstore::StoreError;
 
 /// S3 refuses parts below 5 MiB (except the last) and uploads of more than 10,000 parts.
@@ -94,7 +95,12 @@ impl S3Store {
         let parts = (0..part_count).map(|index| {
             let offset = index * part_size;
             let part_len = part_size.min(len - offset);
-            self.upload_part(key, path, upload_id, index as i32 + 1, offset, part_len)
+            async move {
+                let part = self
+                    .upload_part(key, path, upload_id, index as i32 + 1, offset, part_len)
+                    .await;
+                crashpoint::after_ok(part, Point::MultipartPart)
+            }
         });
         let completed: Vec<CompletedPart> = futures::stream::iter(parts)
             .buffered(self.multipart.concurrency.max(1))
