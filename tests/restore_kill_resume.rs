@@ -14,16 +14,23 @@
 //! snapshots, the per-type order on the destination's topics. Each test prints its figures:
 //! what was posted in total and distinct, and what the rerun posted again.
 //!
+//! The crash harness restores one backup again and again, killed each time at a named crash
+//! point (`AZUL_CRASH_AT`: after a stream post, after a checkpoint, before and after an event
+//! post) or a seeded random instant, and resumed; the same checks hold every time.
+//!
 //! Needs the S3 server of `scripts/start-s3.sh` and the components of
 //! `scripts/build-guests.sh`; without S3 the tests skip loudly, and fail under `CI`.
 
 mod support_restore;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::process::ExitStatusExt;
+use std::time::Duration;
 
 use azul_backup::avro::{Model, decode_bulk};
 use azul_dispatcher_emulator::corpus::{CorpusSpec, CorpusSummary, seed};
 use azul_dispatcher_emulator::{Emulator, EmulatorConfig};
+use rand::{Rng, SeedableRng, rngs::StdRng};
 use support_restore::buckets::BackupWriter;
 use support_restore::dispatcher::{
     POST_EVENTS, POST_STREAM, binary_keys_by_type, deletes_without_keys, destination,
@@ -210,14 +217,46 @@ impl KillAt {
     }
 }
 
+/// How the first restore run ends.
+#[derive(Debug, Clone, Copy)]
+enum Kill {
+    /// The harness kills it once the proxy has seen it reach a phase.
+    Phase(KillAt),
+    /// It kills itself the n-th time it passes a named crash point (`AZUL_CRASH_AT`).
+    At(&'static str, u32),
+    /// The harness kills it this long after the start.
+    After(Duration),
+}
+
+/// Figures of one kill and resume.
+#[derive(Debug, Default)]
+struct Resumed {
+    streams_reposted: usize,
+    events_reposted: usize,
+}
+
 /// Restore `backup` into a slow destination, kill it with SIGKILL at `kill_at`, run it again
 /// to the end, check everything and print the figures.
 async fn kill_then_resume(s3: &S3, kill_at: KillAt) {
-    let what = kill_at.describe();
     let backup = Backup::make(s3).await;
+    resume_after(s3, &backup, Kill::Phase(kill_at)).await;
+    backup.writer.remove().await;
+}
+
+/// Restore `backup` into a fresh destination, end the first run by `kill`, run it again to the
+/// end and check that everything arrived, in order.
+async fn resume_after(s3: &S3, backup: &Backup, kill: Kill) -> Resumed {
+    let what = match kill {
+        Kill::Phase(at) => at.describe().to_string(),
+        Kill::At(point, n) => format!("at {point}@{n}"),
+        Kill::After(delay) => format!("after {delay:?}"),
+    };
     let (dest, dest_server) = destination(&SOURCES).await;
-    dest.add_fault(slow_posts(POST_STREAM, 15)).unwrap();
-    dest.add_fault(slow_posts(POST_EVENTS, 60)).unwrap();
+    // Slow posts give the harness time to catch the phases and random instants.
+    if !matches!(kill, Kill::At(..)) {
+        dest.add_fault(slow_posts(POST_STREAM, 15)).unwrap();
+        dest.add_fault(slow_posts(POST_EVENTS, 60)).unwrap();
+    }
     let observed = dest.clone();
     let proxy = Proxy::start(
         &dest_server.base_url,
@@ -230,20 +269,43 @@ async fn kill_then_resume(s3: &S3, kill_at: KillAt) {
         .with("BK__CHECKPOINT_BINARY_COUNT", CHECKPOINT_STREAMS)
         .with("BK__STREAM_ROUTINE_COUNT", 2);
 
-    let running = Running::start(&["restore"], &env);
-    eventually(what, RUN_TIMEOUT, || {
-        kill_at.reached(&proxy.exchanges()).then_some(())
-    })
-    .await;
-    let killed = running.kill_hard().await;
+    let killed = match kill {
+        Kill::Phase(kill_at) => {
+            let running = Running::start(&["restore"], &env);
+            eventually(&what, RUN_TIMEOUT, || {
+                kill_at.reached(&proxy.exchanges()).then_some(())
+            })
+            .await;
+            running.kill_hard().await
+        }
+        Kill::At(point, n) => {
+            let crashing = env.clone().with("AZUL_CRASH_AT", format!("{point}@{n}"));
+            let finished = Running::start(&["restore"], &crashing)
+                .finish(RUN_TIMEOUT)
+                .await;
+            assert!(
+                finished.stderr.contains("crash point"),
+                "{what} was reached:\n{}",
+                finished.transcript()
+            );
+            finished
+        }
+        Kill::After(delay) => {
+            let running = Running::start(&["restore"], &env);
+            tokio::time::sleep(delay).await;
+            running.kill_hard().await
+        }
+    };
     assert_eq!(
-        killed.status.code(),
-        None,
+        killed.status.signal(),
+        Some(9),
         "the restore was still running when killed ({what}):\n{}",
         killed.transcript()
     );
     let first_run = proxy.exchanges();
-    kill_at.assert_landed(&first_run, &backup);
+    if let Kill::Phase(kill_at) = kill {
+        kill_at.assert_landed(&first_run, backup);
+    }
     proxy.begin_run(2);
     support_restore::restore(&env).await.assert_success();
     let all = proxy.exchanges();
@@ -307,6 +369,27 @@ async fn kill_then_resume(s3: &S3, kill_at: KillAt) {
         );
     }
 
+    let resumed = Resumed {
+        streams_reposted: all
+            .iter()
+            .filter(|e| e.run == 2 && is_stream_post(e))
+            .map(stream_of)
+            .filter(|s| {
+                first_run
+                    .iter()
+                    .any(|e| is_stream_post(e) && e.succeeded() && stream_of(e) == *s)
+            })
+            .count(),
+        events_reposted: (keys(&dest, Model::Binary).len()
+            + keys(&dest, Model::Insert).len()
+            + dest.raw_events(Model::Delete).len())
+        .saturating_sub(backup.corpus.count(Model::Binary) + insert_total + delete_total),
+    };
+    dest_server.shutdown().await.ok();
+    if !matches!(kill, Kill::Phase(_)) {
+        return resumed;
+    }
+
     // The figures.
     let posted_streams: Vec<String> = all
         .iter()
@@ -357,8 +440,76 @@ async fn kill_then_resume(s3: &S3, kill_at: KillAt) {
         (binary_held + insert_held + deletes_held)
             .saturating_sub(backup.corpus.count(Model::Binary) + insert_total + delete_total),
     );
-    dest_server.shutdown().await.ok();
+    resumed
+}
+
+/// The named crash points of a restore, each at a few occurrences. The backup holds 56
+/// streams (a checkpoint every 8) and 35 bundles.
+const POINTS: [(&str, u32); 20] = [
+    ("stream-posted", 1),
+    ("stream-posted", 8),
+    ("stream-posted", 9),
+    ("stream-posted", 30),
+    ("state-written", 1),
+    ("state-written", 2),
+    ("state-written", 5),
+    ("state-written", 12),
+    ("state-written", 20),
+    ("events-posting", 1),
+    ("events-posting", 2),
+    ("events-posting", 6),
+    ("events-posting", 15),
+    ("events-posting", 30),
+    ("events-posted", 1),
+    ("events-posted", 4),
+    ("events-posted", 5),
+    ("events-posted", 12),
+    ("events-posted", 25),
+    ("events-posted", 33),
+];
+
+/// The crash harness for restore: one backup, restored into a fresh destination for each of
+/// the crash points and a few seeded random instants (`AZUL_CRASH_RANDOM=N` for more), killed
+/// there with SIGKILL and resumed; each time every stream and event arrives, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_every_crash_point_then_resume_restores_everything_in_order() {
+    let test = "kill_9_at_every_crash_point_then_resume_restores_everything_in_order";
+    let Some(s3) = s3_or_skip(test) else { return };
+    let random: usize = std::env::var("AZUL_CRASH_RANDOM")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3);
+    let mut rng = StdRng::seed_from_u64(2027);
+    let mut kills: Vec<Kill> = POINTS.iter().map(|&(p, n)| Kill::At(p, n)).collect();
+    kills.extend(
+        (0..random).map(|_| Kill::After(Duration::from_millis(rng.random_range(300..2500)))),
+    );
+    let backup = Backup::make(&s3).await;
+    let mut total = Resumed::default();
+    for (i, kill) in kills.iter().enumerate() {
+        let resumed = resume_after(&s3, &backup, *kill).await;
+        println!(
+            "kill {:>2} {kill:?}: resumed; {} streams and {} events posted again",
+            i + 1,
+            resumed.streams_reposted,
+            resumed.events_reposted
+        );
+        total.streams_reposted += resumed.streams_reposted;
+        total.events_reposted += resumed.events_reposted;
+    }
     backup.writer.remove().await;
+    assert!(kills.len() >= 20);
+    println!(
+        "crash harness (restore): {} kills ({} crash points, {random} random instants) of a \
+         backup of {} streams and {} bundles; streams lost 0, events lost 0, order kept; \
+         duplicates: {} streams and {} events posted again",
+        kills.len(),
+        POINTS.len(),
+        backup.streams.len(),
+        backup.bundles,
+        total.streams_reposted,
+        total.events_reposted
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
