@@ -94,8 +94,40 @@ pub fn request_line(r: &crate::host::StreamRequest) -> String {
     )
 }
 
+/// Retries a step that writes to the local state directory until it succeeds. The events it
+/// saves exist nowhere else (the dispatcher committed them when it handed them out), so giving
+/// up would lose them: a full or failing disk pauses this consumer — it fetches nothing more —
+/// until the write succeeds, and only a fast stop (second signal) abandons it, loudly.
+fn persist<H: Host>(
+    host: &H,
+    what: &str,
+    mut op: impl FnMut() -> Result<(), crate::host::Error>,
+) -> Result<(), String> {
+    let mut attempt = 0u32;
+    loop {
+        let Err(e) = op() else { return Ok(()) };
+        attempt += 1;
+        if host.cancelled() {
+            return Err(format!("{what}: {} (abandoned by a fast stop)", e.message));
+        }
+        host.object_error("StatePersist");
+        host.log(
+            Level::Error,
+            &format!(
+                "{what}: {} (attempt {attempt}; retrying, nothing more is fetched until it succeeds)",
+                e.message
+            ),
+        );
+        host.sleep_ms(backoff_ms(host, attempt, PERSIST_RETRY_MS));
+    }
+}
+
+/// First wait before writing to the state directory again (doubling up to 30 s).
+const PERSIST_RETRY_MS: u64 = 1000;
+
 /// Journal the requests (durably) before queueing them, so none is lost in a crash.
 fn enqueue<H: Host>(
+    host: &H,
     journal: &H::Journal,
     queue: &H::Queue,
     requests: &[crate::host::StreamRequest],
@@ -104,9 +136,9 @@ fn enqueue<H: Host>(
         return Ok(());
     }
     let lines: Vec<String> = requests.iter().map(request_line).collect();
-    journal
-        .add(&lines)
-        .map_err(|e| format!("{STREAM_JOURNAL} journal: {}", e.message))?;
+    persist(host, &format!("{STREAM_JOURNAL} journal"), || {
+        journal.add(&lines)
+    })?;
     for line in &lines {
         queue
             .send(line.as_bytes())
@@ -166,7 +198,7 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig, consumer: &Consumer) -> Res
                 spool.len()
             ),
         );
-        enqueue::<H>(&journal, &queue, &spool.stream_requests())?;
+        enqueue(host, &journal, &queue, &spool.stream_requests())?;
     }
     let request = consumer.request(config);
     let mut last_flush = host.monotonic_ms();
@@ -194,14 +226,12 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig, consumer: &Consumer) -> Res
         failures = 0;
         let fetched = batch.len();
         if fetched > 0 {
-            spool.append(&batch).map_err(|e| {
-                format!(
-                    "{}: cannot persist a fetched batch: {}",
-                    consumer.spool_name(),
-                    e.message
-                )
-            })?;
-            enqueue::<H>(&journal, &queue, &batch.stream_requests())?;
+            let what = format!(
+                "spool {}: saving {fetched} fetched events",
+                consumer.spool_name()
+            );
+            persist(host, &what, || spool.append(&batch))?;
+            enqueue(host, &journal, &queue, &batch.stream_requests())?;
             for _ in 0..batch.invalid_count() {
                 host.event_error(&consumer.source, &consumer.model, "CheckValid");
             }

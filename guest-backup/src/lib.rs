@@ -11,6 +11,8 @@ mod failed;
 mod fake;
 pub mod host;
 mod retry;
+#[cfg(test)]
+mod sim;
 mod streams;
 mod supervisor;
 
