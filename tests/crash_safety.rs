@@ -282,3 +282,139 @@ async fn kill_and_restart(s3: &S3, kill: Kill, seed_value: u64) -> Outcome {
         streams: stored.len(),
     }
 }
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct Tmpfs(tempfile::TempDir);
+
+impl Tmpfs {
+    /// `None` where mounting is not allowed (it needs root or CAP_SYS_ADMIN).
+    fn mount(size: &str) -> Option<Self> {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then_some(Tmpfs(dir))
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
+/// Fills the filesystem of `dir` with one file, until it is full.
+fn fill(dir: &std::path::Path) -> std::path::PathBuf {
+    use std::io::Write;
+    let path = dir.join("filler");
+    let mut file = std::fs::File::create(&path).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    while file.write_all(&chunk).is_ok() {}
+    let _ = file.sync_all();
+    path
+}
+
+/// The state directory fills up while events keep arriving (a small tmpfs, filled by another
+/// file): the backup does not drop what it fetched and does not crash — it reports the full
+/// disk and fetches nothing more until its write succeeds — and once space returns it goes on;
+/// every event handed out ends up in a bundle (no crash, so not even the protocol window
+/// applies) and every referenced stream is stored. Skips where a tmpfs cannot be mounted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_state_disk_pauses_the_backup_and_loses_nothing() {
+    let test = "a_full_state_disk_pauses_the_backup_and_loses_nothing";
+    let Some(s3) = s3_or_skip(test) else { return };
+    let Some(disk) = Tmpfs::mount("64m") else {
+        eprintln!("SKIPPED {test}: cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)");
+        return;
+    };
+    let emulator =
+        Emulator::new(EmulatorConfig::new(SOURCES).max_events_per_fetch(Some(PER_FETCH)));
+    let spec = |seed_value| CorpusSpec {
+        sources: SOURCES.map(String::from).to_vec(),
+        events_per_action: 6,
+        insert_events: 10,
+        delete_events: 2,
+        seed: seed_value,
+        max_stream_size: 8 * 1024,
+    };
+    seed(&emulator, &spec(1)).expect("seed the corpus");
+    let server = serve(&emulator).await;
+    let env = BackupEnv::new(
+        &s3,
+        &server.base_url,
+        disk.path(),
+        &sources_yaml(&SOURCES, &[]),
+    )
+    .with("BK__EVENT_BATCH_SIZE", 10)
+    .with("BK__FLUSH_INTERVAL_MS", 1000);
+    let buckets = Buckets::connect(&s3, &env).await;
+    let id = env.backup_id.clone();
+    let backup = RunningBackup::start(&["backup"], &env);
+    common::eventually("everything handed out", RUN_TIMEOUT, async || {
+        all_handed_out(&emulator, &id, &SOURCES).then_some(())
+    })
+    .await;
+
+    let filler = fill(disk.path());
+    seed(&emulator, &spec(2)).expect("seed more events");
+    common::eventually("the full disk to be reported", RUN_TIMEOUT, async || {
+        backup
+            .stderr()
+            .contains("nothing more is fetched until it succeeds")
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let stderr = backup.stderr();
+    assert!(
+        stderr.contains("No space left on device"),
+        "the error names the cause:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    std::fs::remove_file(&filler).unwrap();
+    common::eventually("the backup to resume", RUN_TIMEOUT, async || {
+        all_handed_out(&emulator, &id, &SOURCES).then_some(())
+    })
+    .await;
+    backup.signal("TERM");
+    let stopped = backup.finish(RUN_TIMEOUT).await;
+    assert!(
+        matches!(stopped.status.code(), Some(0 | 1 | 3)),
+        "{}",
+        stopped.transcript()
+    );
+    run(&["backup", "--until-idle"], &env)
+        .await
+        .assert_success();
+
+    let bundles = buckets.bundles().await;
+    let counts = key_counts(&bundles);
+    let held = held_events(&emulator, &id, &SOURCES);
+    let lost: Vec<&str> = held
+        .iter()
+        .map(|h| h.event.kafka_key.as_str())
+        .filter(|k| !counts.contains_key(*k))
+        .collect();
+    assert!(lost.is_empty(), "events lost to the full disk: {lost:?}");
+    let stored = buckets.stream_keys().await;
+    let referenced = referenced_streams(&bundles);
+    assert!(referenced.is_subset(&stored), "every stream stored");
+    assert!(env.state_lines("backup.stream").is_empty());
+    println!(
+        "full state disk: {} events handed out, all in bundles ({} duplicates); {} streams stored",
+        held.len(),
+        counts.values().map(|n| n - 1).sum::<usize>(),
+        stored.len()
+    );
+    server.shutdown().await.ok();
+}
