@@ -8,11 +8,17 @@ pub struct KeyError {
     pub reason: &'static str,
 }
 
+/// Longest segment accepted: S3 keys are at most 1024 bytes, and a key holds three.
+pub const MAX_SEGMENT_LEN: usize = 255;
+
 /// One path segment (a source, label or sha256): non-empty, not `.`/`..`, no separators or
-/// control characters — so it can never escape its place in a key or URL.
+/// control characters, at most [`MAX_SEGMENT_LEN`] bytes — so it can never escape its place
+/// in a key or URL.
 pub fn validate_segment(value: &str) -> Result<(), KeyError> {
     let reason = if value.is_empty() {
         "empty name"
+    } else if value.len() > MAX_SEGMENT_LEN {
+        "longer than 255 bytes"
     } else if value == "." || value == ".." {
         "relative path segment"
     } else if value.contains(['/', '\\']) {
@@ -30,9 +36,51 @@ pub fn validate_segment(value: &str) -> Result<(), KeyError> {
     })
 }
 
+/// A datastream's address as the backup stores it: a safe source and label, and a sha256 of
+/// 64 lowercase hex digits (the stream's object key and the dispatcher's path use all three).
+pub fn validate_stream(source: &str, label: &str, sha256: &str) -> Result<(), KeyError> {
+    validate_segment(source)?;
+    validate_segment(label)?;
+    if sha256.len() != 64
+        || !sha256
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(KeyError {
+            value: sha256.to_string(),
+            reason: "not a sha256 (64 lowercase hex digits)",
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_stream_addresses_are_refused() {
+        let sha = "ab".repeat(32);
+        assert_eq!(validate_stream("testing", "content", &sha), Ok(()));
+        let long = "x".repeat(300);
+        for (source, label, sha256) in [
+            ("..", "content", sha.as_str()),
+            ("a/b", "content", &sha),
+            ("a\\b", "content", &sha),
+            ("a\0b", "content", &sha),
+            (long.as_str(), "content", &sha),
+            ("testing", "con/tent", &sha),
+            ("testing", "content", "not-hex"),
+            ("testing", "content", &"AB".repeat(32)),
+            ("testing", "content", &"ab".repeat(33)),
+            ("testing", "content", "../../../etc/passwd"),
+        ] {
+            assert!(
+                validate_stream(source, label, sha256).is_err(),
+                "{source:?} {label:?} {sha256:?} must be refused"
+            );
+        }
+    }
 
     #[test]
     fn hostile_segments_are_refused() {

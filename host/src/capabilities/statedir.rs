@@ -232,7 +232,10 @@ impl statedir::HostSpool for HostState {
         &mut self,
         this: Resource<Spool>,
     ) -> wasmtime::Result<Vec<StreamRequest>> {
-        Ok(stream_requests(&self.table.get(&this)?.events))
+        Ok(stream_requests(
+            &self.table.get(&this)?.events,
+            &self.run.stats,
+        ))
     }
 
     async fn clear(&mut self, this: Resource<Spool>) -> wasmtime::Result<Result<(), WitError>> {
