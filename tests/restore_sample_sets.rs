@@ -173,6 +173,12 @@ async fn sample_sets_backed_up_then_restored_hold_the_same_events() {
     .with("BK__CONSECUTIVE_BACKUP_STREAM_FAILURES", 10_000);
     let backed_up = support_restore::run(&["backup", "--until-idle"], &backup_env).await;
     source_server.shutdown().await.ok();
+    assert_eq!(
+        backed_up.status.code(),
+        Some(3),
+        "streams left behind are reported by exit status 3:\n{}",
+        backed_up.transcript()
+    );
     let backup = BackupWriter::existing(&s3, &backup_id).await;
     let bundle_keys: BTreeSet<String> = backup.event_keys().await.into_iter().collect();
     assert_eq!(
