@@ -6,12 +6,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use backon::{ExponentialBuilder, Retryable};
 
 use crate::ageoff;
 use crate::capabilities::statedir::StateDir;
 use crate::dispatcher::DispatcherClient;
 use crate::metrics::{FINAL_SCRAPE_WAIT, Monitoring, RunMetrics, Stats, StatsPrinter, Timed};
-use crate::objectstore::{LocalStore, MultipartConfig, ObjectStore, Prefixed, S3Config, S3Store};
+use crate::objectstore::{
+    LocalStore, MultipartConfig, ObjectStore, Prefixed, S3Config, S3Store, StoreError,
+};
 use crate::run::{Limits, RunContext, Shutdown};
 use crate::runtime::{self, Kind, Runtime, bindings::config};
 use crate::settings::Settings;
@@ -77,29 +80,55 @@ pub async fn open_store(
         access_key: settings.s3_access_key.clone(),
         secret_key: settings.s3_secret_key.clone(),
         region: settings.s3_region.clone(),
+        response_timeout: Some(Duration::from_secs(settings.s3_response_timeout_secs)),
     };
     let multipart = MultipartConfig {
         threshold: settings.s3_multipart_threshold_mib << 20,
         part_size: settings.s3_multipart_part_mib << 20,
         ..MultipartConfig::default()
     };
-    if settings.s3_bucket.is_empty() {
-        let store = S3Store::connect(&s3, bucket, create)
-            .await?
-            .with_multipart(multipart);
-        if let Some(plan) = ageoff(None) {
-            ageoff::apply(&store, &plan).await.context("age-off")?;
-        }
-        return Ok(Arc::new(store));
-    }
     // Shared-bucket mode: the per-type bucket name becomes a folder.
-    let shared = S3Store::connect(&s3, &settings.s3_bucket, create)
+    let (name, folder) = match settings.s3_bucket.as_str() {
+        "" => (bucket, None),
+        shared => (shared, Some(bucket)),
+    };
+    let connect = || S3Store::connect(&s3, name, create);
+    let store = retried_at_start(settings, name, connect)
         .await?
         .with_multipart(multipart);
-    if let Some(plan) = ageoff(Some(bucket)) {
-        ageoff::apply(&shared, &plan).await.context("age-off")?;
+    if let Some(plan) = ageoff(folder) {
+        retried_at_start(settings, name, || ageoff::apply(&store, &plan))
+            .await
+            .context("age-off")?;
     }
-    Ok(Arc::new(Prefixed::new(shared, bucket)?))
+    Ok(match folder {
+        None => Arc::new(store),
+        Some(folder) => Arc::new(Prefixed::new(store, folder)?),
+    })
+}
+
+/// Start-up calls to S3 (bucket check or creation, lifecycle rules) are retried like the
+/// run's own: a passing S3 failure must not fail the whole run before it starts.
+async fn retried_at_start<T, F, Fut>(
+    settings: &Settings,
+    bucket: &str,
+    call: F,
+) -> Result<T, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let backoff = ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(
+            settings.retry_average_delay_ms.max(1),
+        ))
+        .with_max_delay(Duration::from_secs(30))
+        .with_max_times(settings.retry_count.saturating_sub(1) as usize)
+        .with_jitter();
+    call.retry(backoff)
+        .when(StoreError::retryable)
+        .notify(|e, after| tracing::warn!("bucket {bucket:?}: {e}; retrying in {after:?}"))
+        .await
 }
 
 /// Everything a run needs, built from settings. Restore refuses missing buckets (a typo in

@@ -79,6 +79,8 @@ pub struct Settings {
     /// Uploads larger than this many MiB go multipart, in parts of `s3_multipart_part_mib`.
     pub s3_multipart_threshold_mib: u64,
     pub s3_multipart_part_mib: u64,
+    /// Longest wait for the first byte of an S3 answer before the attempt counts as failed.
+    pub s3_response_timeout_secs: u64,
     pub stream_channel_size: u32,
     pub checkpoint_binary_count: u32,
     pub consecutive_backup_stream_failures: u32,
@@ -129,6 +131,7 @@ impl Default for Settings {
             s3_bucket: String::new(),
             s3_multipart_threshold_mib: 64,
             s3_multipart_part_mib: 16,
+            s3_response_timeout_secs: 120,
             stream_channel_size: 500,
             checkpoint_binary_count: 1000,
             consecutive_backup_stream_failures: 5,
@@ -171,6 +174,7 @@ const KEYS: &[&str] = &[
     "external_backup.aes_state",
     "external_backup.multipart_threshold_mib",
     "external_backup.multipart_part_mib",
+    "external_backup.response_timeout_secs",
     "stream_channel_size",
     "checkpoint_binary_count",
     "consecutive_backup_stream_failures",
@@ -333,6 +337,9 @@ impl Settings {
                     s.s3_multipart_threshold_mib = parse_num(k, &v)?
                 }
                 "external_backup.multipart_part_mib" => s.s3_multipart_part_mib = parse_num(k, &v)?,
+                "external_backup.response_timeout_secs" => {
+                    s.s3_response_timeout_secs = parse_num(k, &v)?
+                }
                 "stream_channel_size" => s.stream_channel_size = parse_num(k, &v)?,
                 "checkpoint_binary_count" => s.checkpoint_binary_count = parse_num(k, &v)?,
                 "consecutive_backup_stream_failures" => {

@@ -41,6 +41,7 @@ impl S3 {
             access_key: self.access_key.clone(),
             secret_key: self.secret_key.clone(),
             region: "us-east-1".into(),
+            response_timeout: None,
         }
     }
 }

@@ -8,10 +8,12 @@ mod tests;
 
 use std::io;
 use std::path::Path;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{
     Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
 };
@@ -40,7 +42,15 @@ pub struct S3Config {
     pub secret_key: String,
     /// Empty means `us-east-1`.
     pub region: String,
+    /// Longest wait from sending a request to the first byte of its answer (a stalled
+    /// server); `None` means [`DEFAULT_RESPONSE_TIMEOUT`].
+    pub response_timeout: Option<Duration>,
 }
+
+/// Enough to upload a 16 MiB part at about 150 KB/s before the answer starts.
+pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(120);
+/// As the original's transport (`dial_timeout_seconds`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 impl S3Config {
     fn endpoint_url(&self) -> Option<String> {
@@ -136,7 +146,13 @@ impl S3Store {
         // Path style: S3-compatible servers on an IP or plain host have no per-bucket DNS.
         // WhenRequired: default checksums make streamed uploads aws-chunked, which several
         // S3-compatible servers store wrongly or reject.
+        // Without a response timeout a stalled server would hold a worker forever.
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(config.response_timeout.unwrap_or(DEFAULT_RESPONSE_TIMEOUT))
+            .build();
         let s3_config = aws_sdk_s3::config::Builder::from(&sdk_config)
+            .timeout_config(timeouts)
             .force_path_style(true)
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)

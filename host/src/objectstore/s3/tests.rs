@@ -44,6 +44,7 @@ fn server_config() -> Option<S3Config> {
         access_key: std::env::var("AWS_ACCESS_KEY_ID").unwrap_or_default(),
         secret_key: std::env::var("AWS_SECRET_ACCESS_KEY").unwrap_or_default(),
         region: std::env::var("AWS_REGION").unwrap_or_default(),
+        response_timeout: None,
     })
 }
 
