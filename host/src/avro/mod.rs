@@ -164,6 +164,8 @@ pub enum CodecError {
 #[cfg(test)]
 pub(crate) mod fixtures;
 #[cfg(test)]
+mod fuzz_tests;
+#[cfg(test)]
 mod golden_tests;
 #[cfg(test)]
 mod tests;

@@ -3,7 +3,7 @@
 //! only) and request bodies rebuilt for every attempt.
 
 mod error;
-mod multipart;
+pub mod multipart;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -290,5 +290,7 @@ async fn check_status(resp: Response, what: &str) -> Result<Response, Dispatcher
     Err(DispatcherError::from_status(status.as_u16(), body, what))
 }
 
+#[cfg(test)]
+mod multipart_tests;
 #[cfg(test)]
 mod tests;

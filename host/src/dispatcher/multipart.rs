@@ -1,9 +1,18 @@
 //! The fetch response: `multipart/form-data` with an `info` part then an `events` part.
 
 use bytes::Bytes;
+use futures::Stream;
+use multer::{Constraints, SizeLimit};
 use reqwest::Response;
 
 use super::{DispatcherError, FetchInfo};
+
+/// Largest `info` part: a few hundred bytes of JSON in practice.
+const MAX_INFO_BYTES: u64 = 1 << 20;
+/// Largest `events` part held in memory: far above any real batch (the dispatcher caps
+/// events at 3 MiB and fetches at `count`), so only a broken or hostile answer is refused
+/// instead of exhausting memory.
+pub const MAX_EVENTS_BYTES: u64 = 1 << 30;
 
 pub(super) async fn read_fetch_response(
     resp: Response,
@@ -14,9 +23,27 @@ pub(super) async fn read_fetch_response(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    let boundary = multer::parse_boundary(&content_type)
+    parse_fetch_body(&content_type, resp.bytes_stream()).await
+}
+
+/// Splits a fetch answer into its `info` and `events` parts; anything else is `Malformed`.
+pub async fn parse_fetch_body<S, E>(
+    content_type: &str,
+    body: S,
+) -> Result<(FetchInfo, Bytes), DispatcherError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Send + 'static,
+    E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
+{
+    let boundary = multer::parse_boundary(content_type)
         .map_err(|e| DispatcherError::Malformed(format!("content type {content_type:?}: {e}")))?;
-    let mut parts = multer::Multipart::new(resp.bytes_stream(), boundary);
+    let limits = SizeLimit::new()
+        .for_field("info", MAX_INFO_BYTES)
+        .for_field("events", MAX_EVENTS_BYTES);
+    let constraints = Constraints::new()
+        .allowed_fields(vec!["info", "events"])
+        .size_limit(limits);
+    let mut parts = multer::Multipart::with_constraints(body, boundary, constraints);
     let (mut info, mut events) = (None, None);
     while let Some(part) = parts.next_field().await.map_err(malformed)? {
         let name = part.name().unwrap_or_default().to_string();
