@@ -958,3 +958,127 @@ async fn consumer_group_names(server: &azul_dispatcher_emulator::Running) -> Vec
         .cloned()
         .collect()
 }
+
+/// The sandbox: a component whose workers spin without calling the host, allocate past the
+/// memory limit (abruptly, and gently with `try_reserve`), and reach for files, sockets and
+/// environment variables, next to one well-behaved worker. The spinner is stopped as hung
+/// after `BK__GUEST_BUSY_LIMIT_SECS`, the abrupt allocator traps, the gentle one is refused
+/// memory, every file, socket and variable is out of reach, each failure is reported with
+/// its worker's role, and the well-behaved worker finishes: the run itself completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_misbehaving_component_is_contained_worker_by_worker() {
+    let state = tempfile::tempdir().unwrap();
+    let (env, server) = offline_env(state.path()).await;
+    let env = env.with("BK__GUEST_BUSY_LIMIT_SECS", 2);
+    let sandbox = common::component("guest_sandbox.wasm");
+    let started = std::time::Instant::now();
+    let finished = run(
+        &[
+            "backup",
+            "--until-idle",
+            "--component",
+            &sandbox.display().to_string(),
+        ],
+        &env,
+    )
+    .await;
+    let elapsed = started.elapsed();
+    finished.assert_success();
+    let report = std::fs::read_to_string(env.state_file("sandbox-report"))
+        .unwrap_or_else(|e| panic!("no sandbox report ({e}):\n{}", finished.transcript()));
+    let outcome = |role: &str| {
+        report
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{role}: ")))
+            .unwrap_or_else(|| panic!("no outcome for {role}:\n{report}"))
+            .to_string()
+    };
+    assert!(!report.contains("sandbox escape"), "{report}");
+    let spin = outcome("spin");
+    assert!(
+        spin.contains("worker spin trapped") && spin.contains("without calling the host"),
+        "{spin}"
+    );
+    let hog = outcome("hog");
+    assert!(hog.contains("worker hog trapped"), "{hog}");
+    for role in ["hog-gently", "files", "sockets", "env", "ok"] {
+        assert_eq!(outcome(role), "Ok(())", "{role}:\n{report}");
+    }
+    for said in [
+        "hog-gently: refused after",
+        "files: every access refused",
+        "sockets: every connection refused",
+        "env: no variables",
+    ] {
+        assert!(
+            finished.stderr.contains(said),
+            "{said}:\n{}",
+            finished.stderr
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(env.state_file("ok-worker")).unwrap(),
+        "finished"
+    );
+    let gentle = finished
+        .stderr
+        .lines()
+        .find(|l| l.contains("hog-gently: refused after"))
+        .unwrap_or_default()
+        .to_string();
+    println!("sandbox: contained in {elapsed:.1?}; {report}{gentle}");
+    server.shutdown().await.ok();
+}
+
+/// A component built against another version of the WIT contract is refused when it is
+/// loaded, with the import it lacks named, before anything is fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_component_of_another_wit_version_is_refused_at_load() {
+    let state = tempfile::tempdir().unwrap();
+    let (env, server) = offline_env(state.path()).await;
+    let original = std::fs::read(common::component("guest_backup.wasm")).unwrap();
+    // Same-length rewrite of every versioned name: `azul:backup/…@0.1.0` → `@0.9.0`.
+    let mut other = original.clone();
+    let (from, to) = (b"azul:backup/", b"@0.9.0");
+    let mut rewritten = 0;
+    let mut i = 0;
+    while i + from.len() < other.len() {
+        if other[i..].starts_with(from)
+            && let Some(at) = other[i..].windows(6).position(|w| w == b"@0.1.0")
+            && at < 64
+        {
+            other[i + at..i + at + 6].copy_from_slice(to);
+            rewritten += 1;
+        }
+        i += 1;
+    }
+    assert!(rewritten > 0, "the component names its WIT package version");
+    let path = state.path().join("other-version.wasm");
+    std::fs::write(&path, other).unwrap();
+    let finished = run(
+        &[
+            "backup",
+            "--until-idle",
+            "--component",
+            &path.display().to_string(),
+        ],
+        &env,
+    )
+    .await;
+    assert_eq!(finished.status.code(), Some(1), "{}", finished.transcript());
+    assert!(
+        finished.stderr.contains("@0.9.0"),
+        "the error names the missing import:\n{}",
+        finished.stderr
+    );
+    assert!(emulator_untouched(&server).await, "nothing was fetched");
+    println!(
+        "wrong WIT version ({rewritten} names rewritten): {}",
+        finished
+            .stderr
+            .lines()
+            .find(|l| l.contains("@0.9.0"))
+            .unwrap_or_default()
+    );
+    server.shutdown().await.ok();
+}

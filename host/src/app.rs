@@ -181,7 +181,7 @@ pub async fn prepare(
         journals: Default::default(),
         stats: Stats::exporting(metrics.clone(), kind),
         shutdown,
-        limits: Limits::default(),
+        limits: Limits::for_settings(settings),
         verify_stream_sha256: settings.verify_stream_sha256,
         started: Instant::now(),
     };

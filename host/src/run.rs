@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::capabilities::{
     journal::JournalRegistry, metrics::Stats, queues::QueueRegistry, statedir::StateDir,
@@ -55,12 +55,25 @@ impl Shutdown {
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub memory_bytes: usize,
+    /// A worker that runs this long without calling the host is stopped as hung: every
+    /// policy loop waits on the host (a fetch, a queue), so only a broken guest spins.
+    pub busy_limit: Duration,
+}
+
+impl Limits {
+    pub fn for_settings(settings: &crate::settings::Settings) -> Self {
+        Limits {
+            busy_limit: Duration::from_secs(settings.guest_busy_limit_secs.max(1)),
+            ..Limits::default()
+        }
+    }
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             memory_bytes: 128 << 20,
+            busy_limit: Duration::from_secs(60),
         }
     }
 }

@@ -105,6 +105,8 @@ pub struct Settings {
     pub verify_stream_sha256: bool,
     /// Where `backup` and `restore` serve Prometheus `/metrics`; none = not served.
     pub metrics_addr: Option<SocketAddr>,
+    /// A component worker running this long without calling the host is stopped as hung.
+    pub guest_busy_limit_secs: u64,
     /// `enabled`, `readonly` or anything else (off), as the original; see [`Settings::check_aes`].
     pub aes_state: String,
     pub aes_key: String,
@@ -151,6 +153,7 @@ impl Default for Settings {
             dedupe_capacity: 16_000,
             verify_stream_sha256: true,
             metrics_addr: Some(DEFAULT_METRICS_ADDR),
+            guest_busy_limit_secs: 60,
             aes_state: String::new(),
             aes_key: String::new(),
             enable_automatic_ageoff: false,
@@ -196,6 +199,7 @@ const KEYS: &[&str] = &[
     "dedupe_capacity",
     "verify_stream_sha256",
     "metrics_addr",
+    "guest_busy_limit_secs",
 ];
 
 /// `BK.A.B` and `BK__A__B` → `a.b`; the `__` form wins when both are given (as koanf loads it last).
@@ -363,6 +367,7 @@ impl Settings {
                 "dedupe_capacity" => s.dedupe_capacity = parse_num(k, &v)?,
                 "verify_stream_sha256" => s.verify_stream_sha256 = parse_bool(k, &v)?,
                 "metrics_addr" => s.metrics_addr = parse_listen_addr(k, &v)?,
+                "guest_busy_limit_secs" => s.guest_busy_limit_secs = parse_num(k, &v)?,
                 "external_backup.aes_state" => s.aes_state = v,
                 "external_backup.aes_key" => s.aes_key = v,
                 "enable_automatic_ageoff" => s.enable_automatic_ageoff = parse_bool(k, &v)?,

@@ -62,7 +62,7 @@ async fn context(
         journals: Default::default(),
         stats: Default::default(),
         shutdown,
-        limits: Limits::default(),
+        limits: Limits::for_settings(settings),
         verify_stream_sha256: settings.verify_stream_sha256,
         started: Instant::now(),
     })

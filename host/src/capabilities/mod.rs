@@ -37,6 +37,10 @@ pub struct HostState {
     pub(crate) run: Arc<RunContext>,
     /// Set when the worker's owner asks it to stop.
     pub(crate) cancelled: Arc<AtomicBool>,
+    /// Epoch ticks the guest has run since it last called the host.
+    pub(crate) busy_ticks: u64,
+    /// The epoch check itself is a call into the host: this tells it apart from real calls.
+    pub(crate) in_epoch_check: bool,
 }
 
 impl HostState {
@@ -52,6 +56,8 @@ impl HostState {
             limits,
             run,
             cancelled,
+            busy_ticks: 0,
+            in_epoch_check: false,
         }
     }
 

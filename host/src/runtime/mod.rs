@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use wasmtime::component::{Component, HasSelf, Linker};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{CallHook, Config, Engine, Store, UpdateDeadline};
 
 use crate::capabilities::{HostState, tasks::TaskHandle};
 use crate::run::RunContext;
@@ -116,10 +116,33 @@ impl Runtime {
 
 impl LoadedComponent {
     fn store(&self, run: Arc<RunContext>, cancelled: Arc<AtomicBool>) -> Store<HostState> {
+        let busy_limit = run.limits.busy_limit;
+        let max_ticks = (busy_limit.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64;
         let mut store = Store::new(&self.engine, HostState::new(run, cancelled));
         store.limiter(|s| &mut s.limits);
+        store.call_hook(|mut ctx, hook| {
+            if matches!(hook, CallHook::ReturningFromHost) {
+                let state = ctx.data_mut();
+                if !std::mem::take(&mut state.in_epoch_check) {
+                    state.busy_ticks = 0;
+                }
+            }
+            Ok(())
+        });
+        // Every tick a running guest yields to the others; one that has not called the host
+        // for `busy_limit` is stopped (its worker fails with this message, the others go on).
+        store.epoch_deadline_callback(move |mut ctx| {
+            let state = ctx.data_mut();
+            state.in_epoch_check = true;
+            state.busy_ticks += 1;
+            if state.busy_ticks > max_ticks {
+                return Err(wasmtime::format_err!(
+                    "the guest ran {busy_limit:?} without calling the host: stopped as hung"
+                ));
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
         store.set_epoch_deadline(1);
-        store.epoch_deadline_async_yield_and_update(1);
         store
     }
 
