@@ -28,10 +28,14 @@ pub fn run<H: Host>(
     host.metric(source, "event-types-started", 1);
     let prefix = format!("{source}/{model}/{action}/");
     let cursor_file = checkpoint_name(source, model, action);
-    let mut cursor = host
-        .read_state(&cursor_file)
-        .map_err(|e| e.message)?
-        .filter(|c| !c.is_empty());
+    let mut cursor = with_retry(
+        host,
+        config.retry_count,
+        config.retry_average_delay_ms,
+        || host.read_state(&cursor_file),
+    )
+    .map_err(|e| e.message)?
+    .filter(|c| !c.is_empty());
     if let Some(c) = &cursor {
         host.log(Level::Info, &format!("{prefix}: resuming after {c}"));
     }
@@ -62,8 +66,13 @@ pub fn run<H: Host>(
                 return Err(format!("{prefix}: stopped before {}", object.key));
             }
             not_restored += post_bundle(host, config, source, model, &object.key)?;
-            host.write_state(&cursor_file, &object.key)
-                .map_err(|e| format!("saving {cursor_file}: {}", e.message))?;
+            with_retry(
+                host,
+                config.retry_count,
+                config.retry_average_delay_ms,
+                || host.write_state(&cursor_file, &object.key),
+            )
+            .map_err(|e| format!("saving {cursor_file}: {}", e.message))?;
         }
         cursor = Some(last);
     }

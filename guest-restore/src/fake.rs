@@ -117,6 +117,16 @@ impl FakeHost {
             .unwrap_or(0)
     }
 
+    /// Adds a line to the log of posts (simulation markers).
+    pub fn note(&self, line: String) {
+        self.0.borrow_mut().posted.push(line);
+    }
+
+    /// Queues live in process memory: a crash loses them.
+    pub fn clear_queues(&self) {
+        self.0.borrow_mut().queues.clear();
+    }
+
     pub fn posted(&self) -> Vec<String> {
         self.0.borrow().posted.clone()
     }

@@ -12,6 +12,8 @@ pub mod host;
 /// The retry policy is shared with the backup component (same trait shape over each host).
 #[path = "../../guest-backup/src/retry.rs"]
 mod retry;
+#[cfg(test)]
+mod sim;
 mod streams;
 mod supervisor;
 mod verify;

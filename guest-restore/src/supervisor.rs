@@ -47,10 +47,14 @@ fn restore_streams<H: Host>(
     errors: &mut Vec<String>,
 ) -> Result<(), String> {
     let checkpoint = checkpoint_name(source);
-    let mut cursor = host
-        .read_state(&checkpoint)
-        .map_err(|e| e.message)?
-        .filter(|c| !c.is_empty());
+    let mut cursor = with_retry(
+        host,
+        config.retry_count,
+        config.retry_average_delay_ms,
+        || host.read_state(&checkpoint),
+    )
+    .map_err(|e| e.message)?
+    .filter(|c| !c.is_empty());
     let prefix = format!("{source}/");
     let chunk = config.checkpoint_binary_count.max(1);
     let mut round = 0u32;
@@ -88,8 +92,13 @@ fn restore_streams<H: Host>(
         advance_checkpoint &= errors.len() == before;
         failed_here |= errors.len() > before;
         if advance_checkpoint {
-            host.write_state(&checkpoint, &last)
-                .map_err(|e| format!("saving {checkpoint}: {}", e.message))?;
+            with_retry(
+                host,
+                config.retry_count,
+                config.retry_average_delay_ms,
+                || host.write_state(&checkpoint, &last),
+            )
+            .map_err(|e| format!("saving {checkpoint}: {}", e.message))?;
         }
         cursor = Some(last);
     }
