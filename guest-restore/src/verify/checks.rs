@@ -50,7 +50,12 @@ fn failed(key: &str, e: &Error) -> Checked {
         ErrorKind::InvalidInput => (ProblemKind::Undecodable, ""),
         _ => (ProblemKind::Unreadable, "not checked: "),
     };
-    Checked::problem(key, kind, format!("{detail}{}", e.message))
+    // The report names the key already; host messages often start with it too.
+    let message = e
+        .message
+        .strip_prefix(&format!("{key}: "))
+        .unwrap_or(&e.message);
+    Checked::problem(key, kind, format!("{detail}{message}"))
 }
 
 /// `N` of a bundle name `<T>-<N>-<K>` (the timestamp holds dashes itself).
