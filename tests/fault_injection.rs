@@ -13,6 +13,8 @@
 //! Needs `scripts/start-s3.sh` and `scripts/build-guests.sh`; skips loudly without S3, and
 //! fails under `CI`.
 
+#[path = "common/chaos.rs"]
+mod chaos;
 mod common;
 
 use std::collections::BTreeSet;
