@@ -161,3 +161,68 @@ async fn unreachable_dispatcher_is_transient() {
         "{err}"
     );
 }
+
+/// A dispatcher that accepts connections, sends `prefix` (nothing, or the start of an answer)
+/// and then stays silent forever.
+async fn silent_after(prefix: &'static [u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut socket, _)) = listener.accept().await {
+            // The request (headers only: these tests send no body), then the prefix.
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let _ = socket.write_all(prefix).await;
+            held.push(socket);
+        }
+    });
+    url
+}
+
+fn impatient(url: &str) -> DispatcherClient {
+    let policy = RetryPolicy {
+        attempts: 2,
+        min_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(5),
+    };
+    DispatcherClient::new(url, url, Duration::from_millis(300))
+        .unwrap()
+        .with_retry(policy)
+}
+
+#[tokio::test]
+async fn a_dispatcher_that_never_answers_times_out_as_retryable() {
+    let client = impatient(&silent_after(b"").await);
+    let started = std::time::Instant::now();
+    let err = client.stream_exists(&stream()).await.unwrap_err();
+    assert!(err.retryable(), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_download_that_stalls_mid_body_times_out() {
+    use futures::StreamExt;
+    let url = silent_after(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc").await;
+    let response = impatient(&url).open_stream(&stream()).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut body = response.bytes_stream();
+    let mut failed = false;
+    while let Some(chunk) = body.next().await {
+        if chunk.is_err() {
+            failed = true;
+            break;
+        }
+    }
+    assert!(failed, "the stalled body ends in an error");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
