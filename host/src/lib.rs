@@ -19,5 +19,6 @@ pub mod objectstore;
 pub mod run;
 pub mod runtime;
 pub mod settings;
+pub mod settings_doc;
 pub mod tls;
 pub mod verify;

@@ -95,6 +95,9 @@ enum Command {
         #[arg(long, env = "AZUL_RESTORE_COMPONENT")]
         component: Option<PathBuf>,
     },
+    /// Print the settings reference (every `BK__` variable, its default and meaning) as a
+    /// Markdown table.
+    Settings,
     /// Print the events of a local event bundle (gzip or raw avro bulk) as JSON lines.
     Inspect {
         path: PathBuf,
@@ -354,6 +357,10 @@ async fn main() -> ExitCode {
             events_per_action,
         } => demo(dir, events_per_action).await,
         Command::Inspect { path, model } => azul_backup::inspect::run(&path, model),
+        Command::Settings => {
+            print!("{}", azul_backup::settings_doc::markdown());
+            ExitCode::SUCCESS
+        }
         Command::Verify {
             read_data,
             source,

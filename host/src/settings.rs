@@ -162,7 +162,7 @@ impl Default for Settings {
     }
 }
 
-const KEYS: &[&str] = &[
+pub(crate) const KEYS: &[&str] = &[
     "bucket_name_prefix",
     "backup_id",
     "dispatcher_events",
