@@ -128,6 +128,18 @@ async fn failing_event_fetches_are_retried_and_lose_nothing() {
 
     let backup = RunningBackup::start(&["backup", "--until-idle"], &env);
     let metrics = backup.metrics_addr().await;
+    // Liveness at once; readiness once the run is set up (it stays ready through the outage:
+    // the process is working, retrying).
+    azul_backup::tls::install_default_provider();
+    let status = |path: &'static str| {
+        let url = format!("http://{metrics}{path}");
+        async move { reqwest::get(url).await.map(|r| r.status().as_u16()).ok() }
+    };
+    assert_eq!(status("/healthz").await, Some(200));
+    eventually("readiness", WAIT, async || {
+        (status("/readyz").await == Some(200)).then_some(())
+    })
+    .await;
     let consumers = consumer_labels(&["testing"]);
     let during_outage = eventually(
         "every consumer to report failed fetches",

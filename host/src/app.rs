@@ -288,11 +288,13 @@ pub async fn backup(
         Err(e) => return (None, Err(e)),
     };
     let printer = StatsPrinter::start(Kind::Backup, run.stats.clone(), run.started);
+    monitoring.metrics.set_ready(true);
     let result = runtime::run_backup(
         run.clone(),
         backup_config(settings, until_idle, retry_failed),
     )
     .await;
+    monitoring.metrics.set_ready(false);
     printer.finish().await;
     monitoring.stop().await;
     let result = result.and_then(|()| stopped_by_failure(&run));
@@ -331,7 +333,9 @@ pub async fn restore(
         Err(e) => return (None, Err(e)),
     };
     let printer = StatsPrinter::start(Kind::Restore, run.stats.clone(), run.started);
+    monitoring.metrics.set_ready(true);
     let result = runtime::run_restore(run.clone(), restore_config(settings)).await;
+    monitoring.metrics.set_ready(false);
     printer.finish().await;
     monitoring
         .await_final_scrape(FINAL_SCRAPE_WAIT, &run.shutdown)

@@ -34,6 +34,8 @@ pub struct RunMetrics {
     pub completed_event_types: IntGaugeVec,
     /// `{method, result}`: object-store call durations, both buckets.
     pub store_op_duration: HistogramVec,
+    /// Readiness (`GET /readyz`): the run has its stores, dispatcher and component.
+    ready: std::sync::atomic::AtomicBool,
 }
 
 impl RunMetrics {
@@ -89,9 +91,19 @@ impl RunMetrics {
                 &["method", "result"],
             )?,
             registry,
+            ready: Default::default(),
         };
         metrics.register_all()?;
         Ok(metrics)
+    }
+
+    pub fn set_ready(&self, ready: bool) {
+        self.ready
+            .store(ready, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn register_all(&self) -> Result<(), MetricsError> {

@@ -48,6 +48,8 @@ impl MetricsServer {
         };
         let app = Router::new()
             .route("/metrics", get(scrape))
+            .route("/healthz", get(|| async { "ok\n" }))
+            .route("/readyz", get(readiness))
             .with_state(endpoint);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -98,5 +100,13 @@ async fn scrape(State(endpoint): State<Endpoint>) -> Response {
     match endpoint.metrics.encode() {
         Ok(body) => ([(header::CONTENT_TYPE, prometheus::TEXT_FORMAT)], body).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
+}
+
+/// `GET /readyz`: 200 once the run is set up and working, 503 while it starts or stops.
+async fn readiness(State(endpoint): State<Endpoint>) -> (StatusCode, &'static str) {
+    match endpoint.metrics.is_ready() {
+        true => (StatusCode::OK, "ready\n"),
+        false => (StatusCode::SERVICE_UNAVAILABLE, "not ready\n"),
     }
 }
