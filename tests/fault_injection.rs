@@ -124,11 +124,7 @@ async fn backup_and_restore_through_a_faulty_s3_lose_nothing() {
     let dest = Emulator::new(EmulatorConfig::new(SOURCES));
     let dest_server = serve(&dest).await;
     let restore_state = tempfile::tempdir().unwrap();
-    let restore_env = env
-        .clone()
-        .with("BK__DISPATCHER_EVENTS", &dest_server.base_url)
-        .with("BK__DISPATCHER_STREAMS", &dest_server.base_url)
-        .with("BK__LOCAL_DATA__ROOTDIR", restore_state.path().display());
+    let restore_env = restoring_into(&env, &dest_server.base_url, restore_state.path());
     run(&["restore"], &restore_env).await.assert_success();
     for model in [Model::Binary, Model::Insert] {
         assert_eq!(keys(&dest, model), keys(&source, model), "{model} events");
@@ -302,11 +298,7 @@ async fn backup_and_restore_through_a_faulty_dispatcher() {
     }
     let dest_server = serve(&dest).await;
     let restore_state = tempfile::tempdir().unwrap();
-    let restore_env = env
-        .clone()
-        .with("BK__DISPATCHER_EVENTS", &dest_server.base_url)
-        .with("BK__DISPATCHER_STREAMS", &dest_server.base_url)
-        .with("BK__LOCAL_DATA__ROOTDIR", restore_state.path().display());
+    let restore_env = restoring_into(&env, &dest_server.base_url, restore_state.path());
     run(&["restore"], &restore_env).await.assert_success();
     let backed_up: BTreeSet<String> = bundles
         .iter()
@@ -352,4 +344,12 @@ fn b_model(bundles: &[common::store::Bundle], kafka_key: &str) -> Option<Model> 
         .iter()
         .find(|b| b.events.iter().any(|e| e.kafka_key == kafka_key))
         .map(|b| b.name.model)
+}
+
+/// The backup's environment, restoring into the dispatcher at `url` with its own state dir.
+fn restoring_into(env: &BackupEnv, url: &str, state: &std::path::Path) -> BackupEnv {
+    env.clone()
+        .with("BK__DISPATCHER_EVENTS", url)
+        .with("BK__DISPATCHER_STREAMS", url)
+        .with("BK__LOCAL_DATA__ROOTDIR", state.display())
 }

@@ -13,6 +13,8 @@ pub mod host;
 mod retry;
 #[cfg(test)]
 mod sim;
+#[cfg(test)]
+mod sim_seeds;
 mod streams;
 mod supervisor;
 

@@ -17,6 +17,8 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::panic::{AssertUnwindSafe, catch_unwind, panic_any, resume_unwind};
+
+use crate::sim_seeds::run_seeds;
 use std::rc::Rc;
 
 use rand::rngs::StdRng;
@@ -556,52 +558,18 @@ fn check(world: &Durable) {
     assert!(failed.trim().is_empty(), "{FAILED_FILE}: {failed}");
 }
 
-/// Simulated crashes are expected: only other panics are reported.
-fn quiet_crashes() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !info.payload().is::<Crash>() {
-                default(info);
-            }
-        }));
-    });
-}
-
 #[test]
 fn seeded_faults_and_crashes_never_lose_an_event_or_a_stream() {
-    quiet_crashes();
-    let seeds: Vec<u64> = match std::env::var("SIM_SEED") {
-        Ok(seed) => vec![seed.parse().expect("SIM_SEED is a number")],
-        Err(_) => {
-            let n = std::env::var("SIM_SEEDS")
-                .ok()
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1000);
-            (0..n).collect()
-        }
-    };
+    let (seeds, outcomes) = run_seeds::<Crash, _>("guest-backup", simulate);
     let (mut lives, mut crashes, mut lost) = (0, 0, 0);
-    for &seed in &seeds {
-        let run = catch_unwind(|| simulate(seed));
-        match run {
-            Ok((l, c, n)) => {
-                lives += l;
-                crashes += c;
-                lost += n;
-            }
-            Err(payload) => {
-                eprintln!(
-                    "simulation seed {seed} failed; replay: SIM_SEED={seed} cargo test -p guest-backup sim"
-                );
-                resume_unwind(payload);
-            }
-        }
+    for (l, c, n) in outcomes {
+        lives += l;
+        crashes += c;
+        lost += n;
     }
     println!(
         "backup simulation: {} seeds, {lives} lives, {crashes} crashes; events lost 0, \
          streams lost 0; {lost} events lost in flight (fetched, then crashed before the spool)",
-        seeds.len()
+        seeds
     );
 }

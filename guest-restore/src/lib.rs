@@ -14,6 +14,10 @@ pub mod host;
 mod retry;
 #[cfg(test)]
 mod sim;
+/// The simulations' seed handling is shared with the backup component.
+#[cfg(test)]
+#[path = "../../guest-backup/src/sim_seeds.rs"]
+mod sim_seeds;
 mod streams;
 mod supervisor;
 mod verify;

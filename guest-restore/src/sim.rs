@@ -11,6 +11,8 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{AssertUnwindSafe, catch_unwind, panic_any, resume_unwind};
+
+use crate::sim_seeds::run_seeds;
 use std::rc::Rc;
 
 use rand::rngs::StdRng;
@@ -379,50 +381,18 @@ fn check(posted: &[String], streams: &BTreeSet<String>, bundles: &[String]) {
     }
 }
 
-fn quiet_crashes() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if !info.payload().is::<Crash>() {
-                default(info);
-            }
-        }));
-    });
-}
-
 #[test]
 fn seeded_faults_and_crashes_never_lose_or_reorder_anything() {
-    quiet_crashes();
-    let seeds: Vec<u64> = match std::env::var("SIM_SEED") {
-        Ok(seed) => vec![seed.parse().expect("SIM_SEED is a number")],
-        Err(_) => {
-            let n = std::env::var("SIM_SEEDS")
-                .ok()
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1000);
-            (0..n).collect()
-        }
-    };
+    let (seeds, outcomes) = run_seeds::<Crash, _>("guest-restore", simulate);
     let (mut lives, mut crashes, mut repeats) = (0, 0, 0);
-    for &seed in &seeds {
-        match catch_unwind(|| simulate(seed)) {
-            Ok((l, c, r)) => {
-                lives += l;
-                crashes += c;
-                repeats += r;
-            }
-            Err(payload) => {
-                eprintln!(
-                    "simulation seed {seed} failed; replay: SIM_SEED={seed} cargo test -p guest-restore sim"
-                );
-                resume_unwind(payload);
-            }
-        }
+    for (l, c, r) in outcomes {
+        lives += l;
+        crashes += c;
+        repeats += r;
     }
     println!(
         "restore simulation: {} seeds, {lives} lives, {crashes} crashes; streams and bundles \
          lost 0, order kept; {repeats} posts repeated after crashes",
-        seeds.len()
+        seeds
     );
 }
