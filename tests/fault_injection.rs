@@ -168,8 +168,9 @@ fn rule(method: &str, path: &str) -> FaultRule {
 
 /// Dispatcher faults, backup then restore: fetches answered 503 and 429, slow, `ready=false`,
 /// or dropped after the dispatcher committed their offsets; stream downloads failing or cut;
-/// event posts answered 500 after publishing, cut after publishing, refused with 425 (not
-/// ready) or silently truncated; stream uploads failing. Both runs finish. The only events
+/// event posts answered 500 after publishing, cut after publishing, 503, or silently
+/// truncated; stream uploads failing (425 answers are covered by the restore scenarios).
+/// Both runs finish. The only events
 /// not backed up are those of the dropped fetch answers — the dispatcher handed them out and
 /// committed them, the answer never arrived (the at-most-once window of the fetch protocol,
 /// measured here) — and everything backed up is restored.
