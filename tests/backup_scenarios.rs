@@ -781,6 +781,52 @@ async fn offline_env(state: &std::path::Path) -> (BackupEnv, azul_dispatcher_emu
     (env, server)
 }
 
+/// The original's log settings: `BED__LOG_PRETTY=false` writes one JSON object per line
+/// (every stderr line parses, with level, message and fields), `BED__LOG_LEVEL` sets the level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_follow_the_original_bed_variables() {
+    let state = tempfile::tempdir().unwrap();
+    let (env, server) = offline_env(state.path()).await;
+    let json = run(
+        &["backup", "--until-idle"],
+        &env.clone()
+            .with("BED__LOG_PRETTY", "false")
+            .with("BED__LOG_LEVEL", "DEBUG"),
+    )
+    .await;
+    json.assert_success();
+    let lines: Vec<serde_json::Value> = json
+        .stderr
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?} is not JSON: {e}")))
+        .collect();
+    let levels: BTreeSet<&str> = lines.iter().filter_map(|l| l["level"].as_str()).collect();
+    assert!(
+        levels.contains("DEBUG") && levels.contains("INFO"),
+        "{levels:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("component loaded in"))),
+        "{}",
+        json.stderr
+    );
+    let quiet = run(
+        &["backup", "--until-idle"],
+        &env.with("BED__LOG_LEVEL", "ERROR"),
+    )
+    .await;
+    quiet.assert_success();
+    assert!(
+        !quiet.stderr.contains(" INFO ") && !quiet.stderr.contains(" WARN "),
+        "{}",
+        quiet.stderr
+    );
+    server.shutdown().await.ok();
+}
+
 /// Backup needs the dispatcher's URL: without it the process exits 2 (a settings error) before
 /// it starts anything.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -973,15 +1019,20 @@ async fn consumer_group_names(server: &azul_dispatcher_emulator::Running) -> Vec
 
 /// The sandbox: a component whose workers spin without calling the host, allocate past the
 /// memory limit (abruptly, and gently with `try_reserve`), and reach for files, sockets and
-/// environment variables, next to one well-behaved worker. The spinner is stopped as hung
-/// after `BK__GUEST_BUSY_LIMIT_SECS`, the abrupt allocator traps, the gentle one is refused
-/// memory, every file, socket and variable is out of reach, each failure is reported with
-/// its worker's role, and the well-behaved worker finishes: the run itself completes.
+/// environment variables, next to one well-behaved worker and one that traps once. The spinner
+/// is stopped as hung after `BK__GUEST_BUSY_LIMIT_SECS`, the abrupt allocator traps, the
+/// gentle one is refused memory, every file, socket and variable is out of reach, each failure
+/// is reported with its worker's role, the well-behaved worker finishes, and the flaky one is
+/// started again and finishes. The spinner and the allocator trap again past their restart
+/// budget (`BK__WORKER_RESTART_BUDGET=1`), so the run stops cleanly: the component still
+/// writes its report, and the exit status is 1 with the reason.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_misbehaving_component_is_contained_worker_by_worker() {
     let state = tempfile::tempdir().unwrap();
     let (env, server) = offline_env(state.path()).await;
-    let env = env.with("BK__GUEST_BUSY_LIMIT_SECS", 2);
+    let env = env
+        .with("BK__GUEST_BUSY_LIMIT_SECS", 2)
+        .with("BK__WORKER_RESTART_BUDGET", 1);
     let sandbox = common::component("guest_sandbox.wasm");
     let started = std::time::Instant::now();
     let finished = run(
@@ -995,7 +1046,12 @@ async fn a_misbehaving_component_is_contained_worker_by_worker() {
     )
     .await;
     let elapsed = started.elapsed();
-    finished.assert_success();
+    assert_eq!(finished.status.code(), Some(1), "{}", finished.transcript());
+    assert!(
+        finished.stderr.contains("stopped: worker") && finished.stderr.contains("restart budget 1"),
+        "the reason is given:\n{}",
+        finished.stderr
+    );
     let report = std::fs::read_to_string(env.state_file("sandbox-report"))
         .unwrap_or_else(|e| panic!("no sandbox report ({e}):\n{}", finished.transcript()));
     let outcome = |role: &str| {
@@ -1013,7 +1069,7 @@ async fn a_misbehaving_component_is_contained_worker_by_worker() {
     );
     let hog = outcome("hog");
     assert!(hog.contains("worker hog trapped"), "{hog}");
-    for role in ["hog-gently", "files", "sockets", "env", "ok"] {
+    for role in ["hog-gently", "files", "sockets", "env", "flaky", "ok"] {
         assert_eq!(outcome(role), "Ok(())", "{role}:\n{report}");
     }
     for said in [
@@ -1021,6 +1077,9 @@ async fn a_misbehaving_component_is_contained_worker_by_worker() {
         "files: every access refused",
         "sockets: every connection refused",
         "env: no variables",
+        "flaky: first life traps",
+        "starting it again (1 of 1)",
+        "flaky: second life, finishing",
     ] {
         assert!(
             finished.stderr.contains(said),

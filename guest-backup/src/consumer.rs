@@ -180,6 +180,16 @@ fn flush<H: Host>(
     Ok(())
 }
 
+/// Events that make a bundle. The swap-variant test build flushes at half the batch size,
+/// so that a swap to it shows in the bundles.
+fn flush_threshold(config: &BackupConfig) -> u32 {
+    if cfg!(feature = "swap-variant") {
+        (config.event_batch_size / 2).max(1)
+    } else {
+        config.event_batch_size
+    }
+}
+
 /// Consume until asked to stop (or, with `until-idle`, until caught up), then flush.
 pub fn run<H: Host>(host: &H, config: &BackupConfig, consumer: &Consumer) -> Result<(), String> {
     let spool = host
@@ -238,7 +248,7 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig, consumer: &Consumer) -> Res
         }
         let caught_up = fetched == 0 && batch.info().ready;
         let now = host.monotonic_ms();
-        let due = spool.len() >= config.event_batch_size
+        let due = spool.len() >= flush_threshold(config)
             || (spool.len() > 0 && now.saturating_sub(last_flush) >= config.flush_interval_ms);
         if due || spool.len() == 0 {
             if let Err(e) = flush(host, config, consumer, &spool) {

@@ -34,7 +34,11 @@ pub use bindings::{BackupConfig, Guest, azul};
 use host::WasmHost;
 
 /// Version of this policy, reported by the host at load time.
+#[cfg(not(feature = "swap-variant"))]
 pub const POLICY_VERSION: &str = concat!("guest-backup ", env!("CARGO_PKG_VERSION"));
+#[cfg(feature = "swap-variant")]
+pub const POLICY_VERSION: &str =
+    concat!("guest-backup ", env!("CARGO_PKG_VERSION"), "+swap-variant");
 
 struct Component;
 

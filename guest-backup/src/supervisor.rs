@@ -102,7 +102,8 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig) -> Result<(), String> {
         host.log(
             Level::Info,
             &format!(
-                "starting {} event consumers and {} stream workers",
+                "{}: starting {} event consumers and {} stream workers",
+                crate::POLICY_VERSION,
                 consumers.len(),
                 streams.len()
             ),

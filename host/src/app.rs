@@ -18,6 +18,7 @@ use crate::objectstore::{
 use crate::run::{Limits, RunContext, Shutdown};
 use crate::runtime::{self, Kind, Runtime, bindings::config};
 use crate::settings::Settings;
+use crate::swap::{self, SwapWatch};
 
 /// Columns of the original's stats tables.
 pub use crate::metrics::{BACKUP_TABLE as BACKUP_COLUMNS, RESTORE_TABLE as RESTORE_COLUMNS};
@@ -139,7 +140,7 @@ pub async fn prepare(
     component: &Path,
     shutdown: Arc<Shutdown>,
     metrics: &Arc<RunMetrics>,
-) -> Result<Arc<RunContext>> {
+) -> Result<(Arc<RunContext>, Runtime)> {
     if settings.dispatcher_events.is_empty() {
         bail!("BK__DISPATCHER_EVENTS is not set: the dispatcher's base URL is required");
     }
@@ -185,34 +186,68 @@ pub async fn prepare(
         verify_stream_sha256: settings.verify_stream_sha256,
         started: Instant::now(),
     };
-    let version = run
-        .component
-        .query_version(Arc::new(clone_for_probe(&run)))
-        .await?;
-    tracing::info!(component = %component.display(), %version, "component loaded");
+    let probe = run.successor(run.component.clone(), Stats::default());
+    let version = run.component.query_version(Arc::new(probe)).await?;
+    tracing::info!(
+        component = %component.display(),
+        %version,
+        "component loaded in {:.2?}",
+        run.component.load_time
+    );
     if let Some(c) = Arc::get_mut(&mut run.component) {
         c.version = version;
     }
-    Ok(Arc::new(run))
+    swap::announce(&run, &run.component, true);
+    Ok((Arc::new(run), runtime))
 }
 
-/// A throw-away context for asking a component its version before the run starts.
-fn clone_for_probe(run: &RunContext) -> RunContext {
-    RunContext {
-        component_name: run.component_name,
-        component: run.component.clone(),
-        dispatcher: run.dispatcher.clone(),
-        events_store: run.events_store.clone(),
-        streams_store: run.streams_store.clone(),
-        statedir: run.statedir.clone(),
-        queues: Default::default(),
-        journals: Default::default(),
-        stats: Default::default(),
-        shutdown: run.shutdown.clone(),
-        limits: run.limits,
-        verify_stream_sha256: run.verify_stream_sha256,
-        started: run.started,
-    }
+/// Runs the run's component, and after each hot swap the next one, until a component
+/// finishes without a swap pending, the run is stopped, or it fails.
+async fn generations<F, Fut>(
+    settings: &Settings,
+    first: Arc<RunContext>,
+    runtime: Runtime,
+    run_component: F,
+) -> (Arc<RunContext>, Result<()>)
+where
+    F: Fn(Arc<RunContext>) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let interval = (settings.component_watch_interval_ms > 0)
+        .then(|| Duration::from_millis(settings.component_watch_interval_ms));
+    let watch = SwapWatch::start(runtime, first.clone(), interval);
+    let mut run = first;
+    let outcome = loop {
+        let result = run_component(run.clone()).await;
+        let swap = watch.take();
+        run.shutdown.end_drain();
+        let Some(swap) = swap else {
+            break (run, result);
+        };
+        if result.is_err() {
+            tracing::error!("not swapping in {}: the run failed", swap.next.version);
+            break (run, result);
+        }
+        if run.shutdown.stop_requested() {
+            tracing::info!("not swapping in {}: the run is stopping", swap.next.version);
+            break (run, result);
+        }
+        tracing::info!(
+            from = %run.component.version,
+            to = %swap.next.version,
+            "component swapped: the old one drained in {:.2?}; the new one resumes from the state directory",
+            swap.drained_in,
+        );
+        swap::announce(&run, &run.component, false);
+        swap::announce(&run, &swap.next, true);
+        if let Some(m) = run.stats.metrics() {
+            let labels = [run.component_name, "done"];
+            m.ops.component_swaps.with_label_values(&labels).inc();
+        }
+        run = Arc::new(run.successor(swap.next, run.stats.clone()));
+    };
+    watch.stop();
+    outcome
 }
 
 /// A run its policy stopped because of a failure did not succeed, however cleanly it ended.
@@ -275,7 +310,7 @@ pub async fn backup(
         Ok(monitoring) => monitoring,
         Err(e) => return (None, Err(e.into())),
     };
-    let run = match prepare(
+    let (run, runtime) = match prepare(
         settings,
         Kind::Backup,
         component,
@@ -284,15 +319,15 @@ pub async fn backup(
     )
     .await
     {
-        Ok(run) => run,
+        Ok(prepared) => prepared,
         Err(e) => return (None, Err(e)),
     };
     let printer = StatsPrinter::start(Kind::Backup, run.stats.clone(), run.started);
     monitoring.metrics.set_ready(true);
-    let result = runtime::run_backup(
-        run.clone(),
-        backup_config(settings, until_idle, retry_failed),
-    )
+    let config = backup_config(settings, until_idle, retry_failed);
+    let (run, result) = generations(settings, run, runtime, |run| {
+        runtime::run_backup(run, config.clone())
+    })
     .await;
     monitoring.metrics.set_ready(false);
     printer.finish().await;
@@ -320,7 +355,7 @@ pub async fn restore(
         Ok(monitoring) => monitoring,
         Err(e) => return (None, Err(e.into())),
     };
-    let run = match prepare(
+    let (run, runtime) = match prepare(
         settings,
         Kind::Restore,
         component,
@@ -329,12 +364,16 @@ pub async fn restore(
     )
     .await
     {
-        Ok(run) => run,
+        Ok(prepared) => prepared,
         Err(e) => return (None, Err(e)),
     };
     let printer = StatsPrinter::start(Kind::Restore, run.stats.clone(), run.started);
     monitoring.metrics.set_ready(true);
-    let result = runtime::run_restore(run.clone(), restore_config(settings)).await;
+    let config = restore_config(settings);
+    let (run, result) = generations(settings, run, runtime, |run| {
+        runtime::run_restore(run, config.clone())
+    })
+    .await;
     monitoring.metrics.set_ready(false);
     printer.finish().await;
     monitoring

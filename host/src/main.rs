@@ -114,15 +114,6 @@ enum Sha256Check {
     Off,
 }
 
-fn init_logging() {
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_env("AZUL_LOG").unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
-}
-
 /// First SIGINT/SIGTERM: graceful stop. Second: fast stop (pending work is recorded).
 fn watch_signals(shutdown: Arc<Shutdown>) {
     tokio::spawn(async move {
@@ -324,7 +315,7 @@ async fn drill(
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    init_logging();
+    azul_backup::logging::init();
     let cli = Cli::parse();
     let set = cli.set.as_slice();
     match cli.command {

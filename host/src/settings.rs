@@ -107,6 +107,11 @@ pub struct Settings {
     pub metrics_addr: Option<SocketAddr>,
     /// A component worker running this long without calling the host is stopped as hung.
     pub guest_busy_limit_secs: u64,
+    /// How many times a trapped worker is started again before the run stops.
+    pub worker_restart_budget: u32,
+    /// How often `backup`/`restore` check their component file for a new build (hot swap);
+    /// 0 = only on SIGHUP.
+    pub component_watch_interval_ms: u64,
     /// `enabled`, `readonly` or anything else (off), as the original; see [`Settings::check_aes`].
     pub aes_state: String,
     pub aes_key: String,
@@ -154,6 +159,8 @@ impl Default for Settings {
             verify_stream_sha256: true,
             metrics_addr: Some(DEFAULT_METRICS_ADDR),
             guest_busy_limit_secs: 60,
+            worker_restart_budget: 3,
+            component_watch_interval_ms: 2000,
             aes_state: String::new(),
             aes_key: String::new(),
             enable_automatic_ageoff: false,
@@ -200,6 +207,8 @@ pub(crate) const KEYS: &[&str] = &[
     "verify_stream_sha256",
     "metrics_addr",
     "guest_busy_limit_secs",
+    "worker_restart_budget",
+    "component_watch_interval_ms",
 ];
 
 /// `BK.A.B` and `BK__A__B` → `a.b`; the `__` form wins when both are given (as koanf loads it last).
@@ -368,6 +377,8 @@ impl Settings {
                 "verify_stream_sha256" => s.verify_stream_sha256 = parse_bool(k, &v)?,
                 "metrics_addr" => s.metrics_addr = parse_listen_addr(k, &v)?,
                 "guest_busy_limit_secs" => s.guest_busy_limit_secs = parse_num(k, &v)?,
+                "worker_restart_budget" => s.worker_restart_budget = parse_num(k, &v)?,
+                "component_watch_interval_ms" => s.component_watch_interval_ms = parse_num(k, &v)?,
                 "external_backup.aes_state" => s.aes_state = v,
                 "external_backup.aes_key" => s.aes_key = v,
                 "enable_automatic_ageoff" => s.enable_automatic_ageoff = parse_bool(k, &v)?,

@@ -193,12 +193,29 @@ pub const SETTINGS: &[SettingDoc] = &[
         Value("60"),
         "a component worker that runs this long without calling the host is stopped as hung",
     ),
+    row(
+        "worker_restart_budget",
+        Value("3"),
+        "times a trapped component worker is started again; past it the run stops cleanly (exit 1)",
+    ),
+    row(
+        "component_watch_interval_ms",
+        Value("2000"),
+        "how often `backup`/`restore` look for a new component build to swap in; 0 = only on SIGHUP",
+    ),
 ];
 
 /// `external_backup.endpoint` → `BK__EXTERNAL_BACKUP__ENDPOINT`.
 pub fn env_name(key: &str) -> String {
     format!("BK__{}", key.replace('.', "__").to_uppercase())
 }
+
+/// The original's log settings (bedrock's `BED__` prefix), and our finer filter.
+const LOG_ROWS: &str = "\
+| `BED__LOG_LEVEL` | `INFO` | TRACE, DEBUG, INFO, WARN or ERROR |
+| `BED__LOG_PRETTY` | `true` | readable log lines on stderr (coloured on a terminal); `false`: one JSON object per line |
+| `AZUL_LOG` | unset | log filter in tracing `EnvFilter` syntax (e.g. `info,azul_backup::swap=debug`); overrides `BED__LOG_LEVEL` |
+";
 
 /// The README's settings table.
 pub fn markdown() -> String {
@@ -215,7 +232,7 @@ pub fn markdown() -> String {
             s.meaning
         ));
     }
-    out.push_str("| `AZUL_LOG` | `info` | log filter (tracing `EnvFilter` syntax) |\n");
+    out.push_str(LOG_ROWS);
     out
 }
 

@@ -7,6 +7,7 @@ use prometheus::{
 };
 
 use super::MetricsError;
+use super::operations::OpsMetrics;
 
 /// `recovery_streams_op_duration` buckets, in seconds (the original's).
 pub const OP_DURATION_BUCKETS: &[f64] = &[
@@ -34,6 +35,8 @@ pub struct RunMetrics {
     pub completed_event_types: IntGaugeVec,
     /// `{method, result}`: object-store call durations, both buckets.
     pub store_op_duration: HistogramVec,
+    /// The series the original did not have.
+    pub ops: OpsMetrics,
     /// Readiness (`GET /readyz`): the run has its stores, dispatcher and component.
     ready: std::sync::atomic::AtomicBool,
 }
@@ -90,6 +93,7 @@ impl RunMetrics {
                 .buckets(OP_DURATION_BUCKETS.to_vec()),
                 &["method", "result"],
             )?,
+            ops: OpsMetrics::new()?,
             registry,
             ready: Default::default(),
         };
@@ -121,6 +125,7 @@ impl RunMetrics {
         for family in families {
             self.registry.register(family)?;
         }
+        self.ops.register(&self.registry)?;
         // The original's default registry also exported process_* series (CPU, memory,
         // open files); procfs only exists on Linux.
         #[cfg(target_os = "linux")]

@@ -4,6 +4,7 @@
 
 mod families;
 mod monitoring;
+mod operations;
 mod printer;
 mod server;
 mod stats;
@@ -16,6 +17,7 @@ use std::net::SocketAddr;
 
 pub use families::{OP_DURATION_BUCKETS, RunMetrics};
 pub use monitoring::{FINAL_SCRAPE_WAIT, Monitoring};
+pub use operations::OpsMetrics;
 pub use printer::{
     BACKUP_TABLE, PrintSchedule, REDUCING_NOTICE, RESTORE_TABLE, StatsPrinter, TickAction, report,
 };

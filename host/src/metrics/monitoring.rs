@@ -37,12 +37,12 @@ impl Monitoring {
     pub async fn await_final_scrape(&self, within: Duration, shutdown: &Shutdown) {
         let Some(server) = &self.server else { return };
         let seen = server.scrapes();
-        let operator_stopped = shutdown.requested() && shutdown.failure().is_none();
+        let operator_stopped = shutdown.stop_requested() && shutdown.failure().is_none();
         if seen == 0 || operator_stopped {
             return;
         }
         tracing::info!("waiting up to {within:?} for a final metrics scrape");
-        let stop_level = |s: &Shutdown| (s.requested(), s.rapid());
+        let stop_level = |s: &Shutdown| (s.stop_requested(), s.rapid());
         let (level, deadline) = (stop_level(shutdown), Instant::now() + within);
         while server.scrapes() == seen && Instant::now() < deadline && stop_level(shutdown) == level
         {

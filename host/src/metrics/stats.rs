@@ -35,6 +35,11 @@ impl Stats {
         }
     }
 
+    /// The run's Prometheus series, when it exports any.
+    pub fn metrics(&self) -> Option<&Arc<RunMetrics>> {
+        self.export.as_ref().map(|e| &e.metrics)
+    }
+
     pub fn add(&self, source: &str, stat: &str, delta: u64) {
         self.bump(source, stat, delta, |export, total| {
             export.mirror(source, stat, delta, total)

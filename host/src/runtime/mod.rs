@@ -5,8 +5,11 @@
 pub mod bindings;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, atomic::AtomicBool};
-use std::time::Duration;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -39,6 +42,10 @@ pub struct LoadedComponent {
     pub kind: Kind,
     pub path: PathBuf,
     pub version: String,
+    /// Of the component file's bytes: tells builds apart when watching for a swap.
+    pub sha256: String,
+    /// Compile (or cache read), link and pre-instantiation.
+    pub load_time: Duration,
     engine: Engine,
     pre: Pre,
 }
@@ -74,10 +81,22 @@ impl Runtime {
         Ok(Runtime { engine })
     }
 
-    /// Compile (or fetch from cache), link and pre-instantiate a component, then ask it for
-    /// its version — which also proves it implements the expected world.
+    /// Read, compile (or fetch from the cache), link and pre-instantiate a component.
+    /// Linking checks the contract: every import names its WIT package version
+    /// (`azul:backup/…@0.1.0`), and every export the world needs must be there.
     pub async fn load(&self, kind: Kind, path: &Path) -> Result<LoadedComponent> {
-        let component = Component::from_file(&self.engine, path)
+        let bytes =
+            std::fs::read(path).with_context(|| format!("reading component {}", path.display()))?;
+        let runtime = self.clone();
+        let path = path.to_path_buf();
+        // Compiling takes a CPU for a second or more: off the async workers.
+        tokio::task::spawn_blocking(move || runtime.load_bytes(kind, &path, &bytes)).await?
+    }
+
+    fn load_bytes(&self, kind: Kind, path: &Path, bytes: &[u8]) -> Result<LoadedComponent> {
+        use sha2::Digest;
+        let started = Instant::now();
+        let component = Component::new(&self.engine, bytes)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("loading component {}", path.display()))?;
         let mut linker = Linker::<HostState>::new(&self.engine);
@@ -108,6 +127,8 @@ impl Runtime {
             kind,
             path: path.to_path_buf(),
             version: String::new(),
+            sha256: hex::encode(sha2::Sha256::digest(bytes)),
+            load_time: started.elapsed(),
             engine: self.engine.clone(),
             pre,
         })
@@ -222,30 +243,58 @@ pub async fn run_verify(
         .map_err(|e| anyhow!("verify failed: {e}"))
 }
 
-/// Start `run-worker(role, args)` in a new Store on its own tokio task.
+/// Start `run-worker(role, args)` in a new Store on its own tokio task. A trap ends that
+/// Store; the worker is started again in a fresh one up to the run's restart budget (its
+/// work is in the state directory or still queued), after which the run is stopped cleanly.
 pub fn spawn_worker(run: Arc<RunContext>, role: String, args: Vec<u8>) -> Result<TaskHandle> {
     let cancelled = Arc::new(AtomicBool::new(false));
     let component = run.component.clone();
     let task_role = role.clone();
     let flag = cancelled.clone();
     let join = tokio::spawn(async move {
-        let mut store = component.store(run, flag);
-        let outcome = match &component.pre {
-            Pre::Backup(pre) => match pre.instantiate_async(&mut store).await {
-                Ok(i) => i.call_run_worker(&mut store, &task_role, &args).await,
-                Err(e) => Err(e),
-            },
-            Pre::Restore(pre) => match pre.instantiate_async(&mut store).await {
-                Ok(i) => i.call_run_worker(&mut store, &task_role, &args).await,
-                Err(e) => Err(e),
-            },
-        };
-        match outcome {
-            Ok(result) => result,
-            Err(trap) => {
-                tracing::error!(role = %task_role, "worker trapped: {trap:#}");
-                Err(format!("worker {task_role} trapped: {trap:#}"))
+        let budget = run.limits.restart_budget;
+        let mut restarts = 0;
+        loop {
+            let mut store = component.store(run.clone(), flag.clone());
+            let outcome = match &component.pre {
+                Pre::Backup(pre) => match pre.instantiate_async(&mut store).await {
+                    Ok(i) => i.call_run_worker(&mut store, &task_role, &args).await,
+                    Err(e) => Err(e),
+                },
+                Pre::Restore(pre) => match pre.instantiate_async(&mut store).await {
+                    Ok(i) => i.call_run_worker(&mut store, &task_role, &args).await,
+                    Err(e) => Err(e),
+                },
+            };
+            drop(store);
+            let trap = match outcome {
+                Ok(result) => return result,
+                Err(trap) => trap,
+            };
+            let ops = run.stats.metrics().map(|m| &m.ops);
+            if let Some(ops) = ops {
+                ops.worker_traps.with_label_values(&[&task_role]).inc();
             }
+            let stopping = run.shutdown.rapid() || flag.load(Ordering::SeqCst);
+            if restarts < budget && !stopping {
+                restarts += 1;
+                tracing::warn!(
+                    role = %task_role,
+                    "worker trapped: {trap:#}; starting it again ({restarts} of {budget})"
+                );
+                if let Some(ops) = ops {
+                    ops.worker_restarts.with_label_values(&[&task_role]).inc();
+                }
+                continue;
+            }
+            tracing::error!(role = %task_role, "worker trapped: {trap:#}");
+            if !stopping {
+                run.shutdown.fail(&format!(
+                    "worker {task_role} trapped {} times (restart budget {budget})",
+                    restarts + 1
+                ));
+            }
+            return Err(format!("worker {task_role} trapped: {trap:#}"));
         }
     });
     Ok(TaskHandle::new(role, join, cancelled))

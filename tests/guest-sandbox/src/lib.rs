@@ -3,7 +3,8 @@
 //! memory limit (abruptly and gently), reaching for files, sockets and the environment — plus
 //! one well-behaved worker, joins them all and writes what became of each to the state file
 //! `sandbox-report` (`<role>: Ok(())` or `<role>: Err(<why>)`). A worker that gets through
-//! the sandbox returns an error starting with "sandbox escape".
+//! the sandbox returns an error starting with "sandbox escape". The `flaky` worker traps in its
+//! first life and finishes in its second, to show that the host starts a trapped worker again.
 
 #[allow(clippy::too_many_arguments)]
 mod bindings {
@@ -18,7 +19,16 @@ use bindings::azul::backup::log::{self, Level};
 use bindings::azul::backup::{statedir, tasks};
 use bindings::{BackupConfig, Guest};
 
-const ROLES: [&str; 7] = ["spin", "hog", "hog-gently", "files", "sockets", "env", "ok"];
+const ROLES: [&str; 8] = [
+    "spin",
+    "hog",
+    "hog-gently",
+    "files",
+    "sockets",
+    "env",
+    "flaky",
+    "ok",
+];
 
 struct Component;
 
@@ -99,6 +109,19 @@ fn hog() -> Result<(), String> {
     escape(&format!("allocated {} MiB", held.len() * 8))
 }
 
+/// Traps unless an earlier life of this worker left its mark in the state directory.
+fn flaky() -> Result<(), String> {
+    if statedir::read("flaky-lives")
+        .map_err(|e| e.message)?
+        .is_some()
+    {
+        say("flaky: second life, finishing");
+        return Ok(());
+    }
+    statedir::append_line("flaky-lives", "1").map_err(|e| e.message)?;
+    panic!("flaky: first life traps");
+}
+
 fn spin() -> Result<(), String> {
     let mut n = 0u64;
     loop {
@@ -128,6 +151,7 @@ impl Guest for Component {
             "files" => files(),
             "sockets" => sockets(),
             "env" => env(),
+            "flaky" => flaky(),
             "ok" => statedir::write_atomic("ok-worker", "finished").map_err(|e| e.message),
             other => Err(format!("unknown role {other}")),
         }

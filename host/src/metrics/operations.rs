@@ -1,0 +1,100 @@
+//! Series the original did not have: which component runs and how swaps went, worker traps
+//! and restarts, bytes copied, spool and queue depths, and retries by cause.
+
+use prometheus::{GaugeVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+
+use super::MetricsError;
+
+pub struct OpsMetrics {
+    /// `{kind, version, sha256}` = 1 for the running component (0 for the ones before it).
+    pub component_info: IntGaugeVec,
+    /// `{kind, result}`: swaps `done`, or `refused` (the old component kept running).
+    pub component_swaps: IntCounterVec,
+    /// `{kind}`: seconds the last component load (compile or cache read + link) took.
+    pub component_load_seconds: GaugeVec,
+    /// `{role}`: workers ended by a trap.
+    pub worker_traps: IntCounterVec,
+    /// `{role}`: trapped workers started again.
+    pub worker_restarts: IntCounterVec,
+    /// `{direction}`: stream and bundle bytes read from (`in`) and written to (`out`) a peer.
+    pub bytes: IntCounterVec,
+    /// `{spool}`: events waiting in a consumer's spool for their bundle.
+    pub spool_depth: IntGaugeVec,
+    /// `{queue}`: messages waiting in a run queue.
+    pub queue_depth: IntGaugeVec,
+    /// `{cause}`: operations retried, by what failed (`fetch`, `put`, `stream`, `post`, …).
+    pub retries: IntCounterVec,
+}
+
+impl OpsMetrics {
+    pub fn new() -> Result<Self, MetricsError> {
+        let ints = |name: &str, help: &str, labels: &[&str]| {
+            IntCounterVec::new(Opts::new(name, help), labels)
+        };
+        let gauges = |name: &str, help: &str, labels: &[&str]| {
+            IntGaugeVec::new(Opts::new(name, help), labels)
+        };
+        Ok(OpsMetrics {
+            component_info: gauges(
+                "azul_backup_component_info",
+                "The orchestration component running (1) and the ones it replaced (0).",
+                &["kind", "version", "sha256"],
+            )?,
+            component_swaps: ints(
+                "azul_backup_component_swaps_total",
+                "Component hot swaps, by result (done, refused).",
+                &["kind", "result"],
+            )?,
+            component_load_seconds: GaugeVec::new(
+                Opts::new(
+                    "azul_backup_component_load_seconds",
+                    "Seconds the last component load took (compile or cache, link, probe).",
+                ),
+                &["kind"],
+            )?,
+            worker_traps: ints(
+                "azul_backup_worker_traps_total",
+                "Component workers ended by a trap, by role.",
+                &["role"],
+            )?,
+            worker_restarts: ints(
+                "azul_backup_worker_restarts_total",
+                "Trapped component workers started again, by role.",
+                &["role"],
+            )?,
+            bytes: ints(
+                "azul_backup_bytes_total",
+                "Bytes of streams and bundles read (in) and written (out).",
+                &["direction"],
+            )?,
+            spool_depth: gauges(
+                "azul_backup_spool_events",
+                "Events spooled in the state directory, waiting for their bundle.",
+                &["spool"],
+            )?,
+            queue_depth: gauges(
+                "azul_backup_queue_depth",
+                "Messages waiting in a run queue.",
+                &["queue"],
+            )?,
+            retries: ints(
+                "azul_backup_retries_total",
+                "Operations tried again, by cause.",
+                &["cause"],
+            )?,
+        })
+    }
+
+    pub fn register(&self, registry: &Registry) -> Result<(), MetricsError> {
+        registry.register(Box::new(self.component_info.clone()))?;
+        registry.register(Box::new(self.component_swaps.clone()))?;
+        registry.register(Box::new(self.component_load_seconds.clone()))?;
+        registry.register(Box::new(self.worker_traps.clone()))?;
+        registry.register(Box::new(self.worker_restarts.clone()))?;
+        registry.register(Box::new(self.bytes.clone()))?;
+        registry.register(Box::new(self.spool_depth.clone()))?;
+        registry.register(Box::new(self.queue_depth.clone()))?;
+        registry.register(Box::new(self.retries.clone()))?;
+        Ok(())
+    }
+}
