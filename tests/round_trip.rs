@@ -49,13 +49,15 @@ fn env(
         ("BK__RETRY_AVERAGE_DELAY_MS", "50"),
         ("BK__CHECKPOINT_BINARY_COUNT", "50"),
         ("BK__METRICS_ADDR", "127.0.0.1:0"),
+        ("BK__PROGRESS_INTERVAL_SECS", "1"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect()
 }
 
-async fn run_cli(args: &[&str], env: &BTreeMap<String, String>) -> (Duration, String) {
+/// Runs the binary to success; returns how long it took, stdout and stderr.
+async fn run_cli(args: &[&str], env: &BTreeMap<String, String>) -> (Duration, String, String) {
     let started = Instant::now();
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_azul-backup"))
         .args(args)
@@ -75,7 +77,16 @@ async fn run_cli(args: &[&str], env: &BTreeMap<String, String>) -> (Duration, St
         out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    (started.elapsed(), stdout)
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (started.elapsed(), stdout, stderr)
+}
+
+/// The run's closing progress line.
+fn final_progress(stderr: &str) -> &str {
+    stderr
+        .lines()
+        .find(|l| l.contains("progress of the run:"))
+        .unwrap_or_else(|| panic!("no closing progress line:\n{stderr}"))
 }
 
 fn keys(emulator: &Emulator, model: Model) -> Vec<String> {
@@ -122,7 +133,8 @@ async fn backup_then_restore_reproduces_events_and_streams() {
         &state.path().join("backup-host"),
         &backup_id,
     );
-    let (backup_time, backup_out) = run_cli(&["backup", "--until-idle"], &backup_env).await;
+    let (backup_time, backup_out, backup_err) =
+        run_cli(&["backup", "--until-idle"], &backup_env).await;
 
     let dest = Emulator::new(EmulatorConfig::new(SOURCES));
     let dest_server = dest
@@ -135,7 +147,7 @@ async fn backup_then_restore_reproduces_events_and_streams() {
         &state.path().join("restore-host"),
         &backup_id,
     );
-    let (restore_time, restore_out) = run_cli(&["restore"], &restore_env).await;
+    let (restore_time, restore_out, restore_err) = run_cli(&["restore"], &restore_env).await;
 
     let deletes = deletes_without_keys(&source);
     assert_eq!(deletes.len(), corpus.count(Model::Delete));
@@ -190,6 +202,20 @@ async fn backup_then_restore_reproduces_events_and_streams() {
         backup_time.as_secs_f64(),
         restore_time.as_secs_f64()
     );
+    // The closing progress lines count what was copied; the restore's total, counted from the
+    // bucket listings (events from bundle names, stream objects), is exactly what it posted.
+    let backed = final_progress(&backup_err);
+    assert!(
+        backed.contains(&format!("{total_events} events (")),
+        "{backed}"
+    );
+    let restored = final_progress(&restore_err);
+    let all = total_events + corpus.streams.len();
+    assert!(
+        restored.contains(&format!("{all}/{all} events and streams (100.0%)")),
+        "{restored}"
+    );
+    println!("{backed}\n{restored}");
     println!("{backup_out}\n{restore_out}");
     source_server.shutdown().await.ok();
     dest_server.shutdown().await.ok();

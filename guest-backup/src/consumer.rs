@@ -162,6 +162,7 @@ fn flush<H: Host>(
     let key = consumer.bundle_key(count, spool.last_valid().as_ref());
     let put = with_retry(
         host,
+        "bundle-put",
         config.retry_count,
         config.retry_average_delay_ms,
         || host.put_spool(&key, spool),
@@ -216,6 +217,7 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig, consumer: &Consumer) -> Res
     while !host.shutdown_requested() && !host.cancelled() {
         let batch = match with_retry(
             host,
+            "fetch",
             config.retry_count,
             config.retry_average_delay_ms,
             || host.fetch_events(&request),

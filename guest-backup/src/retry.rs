@@ -16,9 +16,13 @@ pub fn backoff_ms<H: Host>(host: &H, attempt: u32, average_ms: u64) -> u64 {
     base / 2 + host.random_u64() % (base / 2 + 1)
 }
 
-/// Run `op` up to `attempts` times (at least once).
+/// Metric stat of a retry: `retry:<cause>` (the host counts it by cause).
+pub const RETRY_STAT: &str = "retry:";
+
+/// Run `op` up to `attempts` times (at least once); each retry is counted under `cause`.
 pub fn with_retry<H: Host, T>(
     host: &H,
+    cause: &str,
     attempts: u32,
     average_ms: u64,
     mut op: impl FnMut() -> Result<T, Error>,
@@ -30,6 +34,7 @@ pub fn with_retry<H: Host, T>(
             Ok(v) => return Ok(v),
             Err(e) if !e.retryable || attempt >= attempts => return Err(e),
             Err(_) => {
+                host.metric("", &format!("{RETRY_STAT}{cause}"), 1);
                 host.sleep_ms(backoff_ms(host, attempt, average_ms));
                 attempt += 1;
             }

@@ -95,6 +95,7 @@ pub fn run<H: Host>(host: &H, config: &BackupConfig) -> Result<(), String> {
         }
         match with_retry(
             host,
+            "stream-copy",
             config.retry_count,
             config.retry_average_delay_ms,
             || copy(host, &stream, &key),

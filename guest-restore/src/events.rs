@@ -30,6 +30,7 @@ pub fn run<H: Host>(
     let cursor_file = checkpoint_name(source, model, action);
     let mut cursor = with_retry(
         host,
+        "checkpoint-read",
         config.retry_count,
         config.retry_average_delay_ms,
         || host.read_state(&cursor_file),
@@ -46,6 +47,7 @@ pub fn run<H: Host>(
         }
         let page = with_retry(
             host,
+            "list-bundles",
             config.list_retry_count,
             config.retry_average_delay_ms,
             || host.list(Bucket::Events, &prefix, cursor.as_deref(), PAGE),
@@ -68,6 +70,7 @@ pub fn run<H: Host>(
             not_restored += post_bundle(host, config, source, model, &object.key)?;
             with_retry(
                 host,
+                "checkpoint-write",
                 config.retry_count,
                 config.retry_average_delay_ms,
                 || host.write_state(&cursor_file, &object.key),
@@ -111,10 +114,17 @@ fn post_bundle<H: Host>(
     key: &str,
 ) -> Result<u64, String> {
     let retry = |op: &dyn Fn() -> Result<PostResult, Error>| {
-        with_retry(host, config.retry_count, config.retry_average_delay_ms, op)
+        with_retry(
+            host,
+            "post-events",
+            config.retry_count,
+            config.retry_average_delay_ms,
+            op,
+        )
     };
     let posted = with_retry(
         host,
+        "read-bundle",
         config.retry_count,
         config.retry_average_delay_ms,
         || host.open(Bucket::Events, key, Encoding::Gzip),

@@ -34,6 +34,7 @@ fn restore_one<H: Host>(host: &H, config: &RestoreConfig, key: &str) -> bool {
     };
     let posted = with_retry(
         host,
+        "post-stream",
         config.retry_count,
         config.retry_average_delay_ms,
         || {

@@ -49,6 +49,7 @@ fn restore_streams<H: Host>(
     let checkpoint = checkpoint_name(source);
     let mut cursor = with_retry(
         host,
+        "checkpoint-read",
         config.retry_count,
         config.retry_average_delay_ms,
         || host.read_state(&checkpoint),
@@ -67,6 +68,7 @@ fn restore_streams<H: Host>(
         }
         let page = with_retry(
             host,
+            "list-streams",
             config.list_retry_count,
             config.retry_average_delay_ms,
             || host.list(Bucket::Streams, &prefix, cursor.as_deref(), chunk),
@@ -94,6 +96,7 @@ fn restore_streams<H: Host>(
         if advance_checkpoint {
             with_retry(
                 host,
+                "checkpoint-write",
                 config.retry_count,
                 config.retry_average_delay_ms,
                 || host.write_state(&checkpoint, &last),

@@ -15,6 +15,7 @@ use crate::metrics::{FINAL_SCRAPE_WAIT, Monitoring, RunMetrics, Stats, StatsPrin
 use crate::objectstore::{
     LocalStore, MultipartConfig, ObjectStore, Prefixed, S3Config, S3Store, StoreError,
 };
+use crate::progress::{Count, Progress, Work};
 use crate::run::{Limits, RunContext, Shutdown};
 use crate::runtime::{self, Kind, Runtime, bindings::config};
 use crate::settings::Settings;
@@ -250,6 +251,42 @@ where
     outcome
 }
 
+pub fn progress_interval(settings: &Settings) -> Duration {
+    Duration::from_secs(settings.progress_interval_secs.max(1))
+}
+
+/// What a restore of these settings will post: the events of every bundle and every stream
+/// object of the restored sources (as far as `restore_type` asks for them).
+fn restore_counts(settings: &Settings, run: &RunContext) -> Vec<Count> {
+    let sources = settings.backup_sources();
+    let prefixes = |extra: Option<&str>| {
+        let mut all: Vec<String> = sources.iter().map(|s| format!("{s}/")).collect();
+        all.extend(extra.map(String::from));
+        all
+    };
+    let (streams, events) = match settings.restore_type.as_str() {
+        "streams" => (true, false),
+        "events" => (false, true),
+        _ => (true, true),
+    };
+    let mut counts = Vec::new();
+    if streams {
+        counts.push(Count {
+            store: run.streams_store.clone(),
+            prefixes: prefixes(None),
+            bundles_as_events: false,
+        });
+    }
+    if events {
+        counts.push(Count {
+            store: run.events_store.clone(),
+            prefixes: prefixes(Some("system/")),
+            bundles_as_events: true,
+        });
+    }
+    counts
+}
+
 /// A run its policy stopped because of a failure did not succeed, however cleanly it ended.
 fn stopped_by_failure(run: &RunContext) -> Result<()> {
     match run.shutdown.failure() {
@@ -323,6 +360,13 @@ pub async fn backup(
         Err(e) => return (None, Err(e)),
     };
     let printer = StatsPrinter::start(Kind::Backup, run.stats.clone(), run.started);
+    let progress = Progress::start(
+        Work::Backup,
+        run.stats.clone(),
+        progress_interval(settings),
+        run.started,
+        Vec::new(),
+    );
     monitoring.metrics.set_ready(true);
     let config = backup_config(settings, until_idle, retry_failed);
     let (run, result) = generations(settings, run, runtime, |run| {
@@ -330,6 +374,7 @@ pub async fn backup(
     })
     .await;
     monitoring.metrics.set_ready(false);
+    progress.finish().await;
     printer.finish().await;
     monitoring.stop().await;
     let result = result.and_then(|()| stopped_by_failure(&run));
@@ -368,6 +413,13 @@ pub async fn restore(
         Err(e) => return (None, Err(e)),
     };
     let printer = StatsPrinter::start(Kind::Restore, run.stats.clone(), run.started);
+    let progress = Progress::start(
+        Work::Restore,
+        run.stats.clone(),
+        progress_interval(settings),
+        run.started,
+        restore_counts(settings, &run),
+    );
     monitoring.metrics.set_ready(true);
     let config = restore_config(settings);
     let (run, result) = generations(settings, run, runtime, |run| {
@@ -375,6 +427,7 @@ pub async fn restore(
     })
     .await;
     monitoring.metrics.set_ready(false);
+    progress.finish().await;
     printer.finish().await;
     monitoring
         .await_final_scrape(FINAL_SCRAPE_WAIT, &run.shutdown)

@@ -2,11 +2,60 @@
 //! DEBUG, INFO, WARN, ERROR; default INFO) and `BED__LOG_PRETTY` (default true: readable lines
 //! on stderr, coloured on a terminal; false: one JSON object per line, for log collectors).
 //! `AZUL_LOG` (tracing `EnvFilter` syntax, e.g. `info,azul_backup::swap=debug`) overrides the
-//! level when a finer filter is needed.
+//! level when a finer filter is needed. On a terminal, progress bars are drawn below the log.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
+use std::sync::OnceLock;
 
+use indicatif::{MultiProgress, ProgressDrawTarget};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Progress bars, when stderr is a terminal and logs are readable lines.
+static BARS: OnceLock<MultiProgress> = OnceLock::new();
+
+/// Where progress bars go; `None` when not on a terminal (or logging JSON).
+pub fn bars() -> Option<&'static MultiProgress> {
+    BARS.get()
+}
+
+/// Log lines are written around the progress bars (which are hidden for the write), so the
+/// two never mix on the terminal.
+struct AroundBars;
+
+struct Line(Vec<u8>);
+
+impl<'a> MakeWriter<'a> for AroundBars {
+    type Writer = Line;
+
+    fn make_writer(&'a self) -> Line {
+        Line(Vec::new())
+    }
+}
+
+impl Write for Line {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Line {
+    fn drop(&mut self) {
+        let line = std::mem::take(&mut self.0);
+        let write = || {
+            let _ = std::io::stderr().write_all(&line);
+        };
+        match BARS.get() {
+            Some(bars) => bars.suspend(write),
+            None => write(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogSettings {
@@ -60,14 +109,17 @@ pub fn init() {
         eprintln!("AZUL_LOG={:?}: {e}; logging at INFO", settings.filter);
         EnvFilter::new("info")
     });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    if settings.pretty {
-        let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        builder.with_ansi(colour).init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let terminal = std::io::stderr().is_terminal();
+    if settings.pretty && terminal {
+        let _ = BARS.set(MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        let colour = std::env::var_os("NO_COLOR").is_none();
+        builder.with_ansi(colour).with_writer(AroundBars).init();
+    } else if settings.pretty {
+        builder.with_ansi(false).with_writer(std::io::stderr).init();
     } else {
         builder
+            .with_writer(std::io::stderr)
             .json()
             .flatten_event(true)
             .with_current_span(false)

@@ -13,6 +13,7 @@ use azul_backup::run::Shutdown;
 use azul_backup::runtime::Kind;
 use azul_backup::runtime::bindings::config::FailedStreams;
 use azul_backup::settings::Settings;
+use azul_backup::status;
 
 #[derive(Parser)]
 #[command(name = "azul-backup", version, about = "Azul event backup & restore")]
@@ -94,6 +95,29 @@ enum Command {
         verify_sha256: Sha256Check,
         #[arg(long, env = "AZUL_RESTORE_COMPONENT")]
         component: Option<PathBuf>,
+    },
+    /// Show what the state directory holds: spooled events per consumer, pending, failed and
+    /// given-up streams, restore cursors, and how the last backup and restore ended.
+    Status {
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Fetch up to COUNT events of every (source, model, action) the backup reads into test
+    /// data files (`<source>-<model>-<action>-<n>.avro` and `.avro.json`), under a consumer
+    /// name of its own so the backup's offsets do not move.
+    GetSamples {
+        /// Where to write the files.
+        #[arg(long, default_value = "testdata/samples")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 100)]
+        count: u32,
+        /// Dispatcher consumer name; a new name starts from the earliest events again.
+        #[arg(long, default_value = "recovery-get-samples-1")]
+        name: String,
+        /// Seconds one fetch may wait for events.
+        #[arg(long, default_value_t = 30)]
+        deadline: u32,
     },
     /// Print the settings reference (every `BK__` variable, its default and meaning) as a
     /// Markdown table.
@@ -203,6 +227,7 @@ fn maintain(command: Command, overrides: &[String]) -> ExitCode {
 
 /// `backup` or `restore` on the operator's settings; prints the stats table at the end.
 async fn operate(
+    command: &str,
     kind: Kind,
     component: Option<PathBuf>,
     until_idle: bool,
@@ -224,6 +249,7 @@ async fn operate(
         return ExitCode::from(2);
     }
     println!("{}", settings.table());
+    let started_at = status::now_rfc3339();
     let shutdown = Arc::new(Shutdown::default());
     watch_signals(shutdown.clone());
     let component = component.unwrap_or_else(|| app::default_component(kind));
@@ -245,6 +271,25 @@ async fn operate(
             run.started.elapsed().as_secs_f64()
         );
         let failed = run.stats.total("streams-fail");
+        let outcome = match &result {
+            Err(e) => format!("{e:#}"),
+            Ok(()) if kind == Kind::Backup && failed > 0 => "streams left behind".to_string(),
+            Ok(()) => "ok".to_string(),
+        };
+        let record = status::RunRecord {
+            command: command.to_string(),
+            started_at,
+            finished_at: status::now_rfc3339(),
+            outcome,
+            component_version: run.component.version.clone(),
+            events_ok: run.stats.total("events-ok"),
+            streams_ok: run.stats.total("streams-ok"),
+            events_fail: run.stats.total("events-fail"),
+            streams_fail: failed,
+        };
+        if let Err(e) = record.save(&run.statedir) {
+            eprintln!("cannot record the run in the state directory: {e}");
+        }
         if kind == Kind::Backup && result.is_ok() && failed > 0 {
             eprintln!(
                 "{failed} stream(s) could not be copied; they are recorded for another attempt \
@@ -258,6 +303,50 @@ async fn operate(
 
 /// Backup completed, but some streams still have to be copied (recorded in the state dir).
 const STREAMS_LEFT_BEHIND: u8 = 3;
+
+async fn get_samples(
+    options: azul_backup::get_samples::SampleOptions,
+    overrides: &[String],
+) -> ExitCode {
+    let settings = match settings_or_exit(overrides) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match azul_backup::get_samples::run(&settings, &options).await {
+        Ok(files) => {
+            for f in &files {
+                println!("{}\t{}", f.events, f.avro.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => report(Err(e)),
+    }
+}
+
+/// `status`: reads the state directory only.
+fn show_status(json: bool, overrides: &[String]) -> ExitCode {
+    let settings = match settings_or_exit(overrides) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match status::read(&settings.local_data_rootdir) {
+        Ok(found) if json => match serde_json::to_string_pretty(&found) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => report(Err(e.into())),
+        },
+        Ok(found) => {
+            print!("{}", status::render(&found));
+            ExitCode::SUCCESS
+        }
+        Err(e) => report(Err(anyhow::Error::from(e).context(format!(
+            "reading the state directory {}",
+            settings.local_data_rootdir.display()
+        )))),
+    }
+}
 
 /// `verify`: exit 0 only when the report has no problem.
 async fn verify(
@@ -322,8 +411,10 @@ async fn main() -> ExitCode {
         Command::Backup {
             until_idle,
             component,
-        } => operate(Kind::Backup, component, until_idle, None, set).await,
-        Command::Restore { component } => operate(Kind::Restore, component, false, None, set).await,
+        } => operate("backup", Kind::Backup, component, until_idle, None, set).await,
+        Command::Restore { component } => {
+            operate("restore", Kind::Restore, component, false, None, set).await
+        }
         Command::TriggerBackupFailedStreams {
             include_failed_simple,
             not_failed_complex,
@@ -338,7 +429,8 @@ async fn main() -> ExitCode {
                     return ExitCode::SUCCESS;
                 }
             };
-            operate(Kind::Backup, component, true, Some(which), set).await
+            let command = "trigger-backup-failed-streams";
+            operate(command, Kind::Backup, component, true, Some(which), set).await
         }
         c @ (Command::ListFailedBackupStreams
         | Command::ClearBackupStreams { .. }
@@ -348,6 +440,21 @@ async fn main() -> ExitCode {
             events_per_action,
         } => demo(dir, events_per_action).await,
         Command::Inspect { path, model } => azul_backup::inspect::run(&path, model),
+        Command::Status { json } => show_status(json, set),
+        Command::GetSamples {
+            out,
+            count,
+            name,
+            deadline,
+        } => {
+            let options = azul_backup::get_samples::SampleOptions {
+                out,
+                count,
+                name,
+                deadline_secs: deadline,
+            };
+            get_samples(options, set).await
+        }
         Command::Settings => {
             print!("{}", azul_backup::settings_doc::markdown());
             ExitCode::SUCCESS

@@ -112,6 +112,8 @@ pub struct Settings {
     /// How often `backup`/`restore` check their component file for a new build (hot swap);
     /// 0 = only on SIGHUP.
     pub component_watch_interval_ms: u64,
+    /// Seconds between progress lines in the log.
+    pub progress_interval_secs: u64,
     /// `enabled`, `readonly` or anything else (off), as the original; see [`Settings::check_aes`].
     pub aes_state: String,
     pub aes_key: String,
@@ -161,6 +163,7 @@ impl Default for Settings {
             guest_busy_limit_secs: 60,
             worker_restart_budget: 3,
             component_watch_interval_ms: 2000,
+            progress_interval_secs: 60,
             aes_state: String::new(),
             aes_key: String::new(),
             enable_automatic_ageoff: false,
@@ -209,6 +212,7 @@ pub(crate) const KEYS: &[&str] = &[
     "guest_busy_limit_secs",
     "worker_restart_budget",
     "component_watch_interval_ms",
+    "progress_interval_secs",
 ];
 
 /// `BK.A.B` and `BK__A__B` → `a.b`; the `__` form wins when both are given (as koanf loads it last).
@@ -379,6 +383,7 @@ impl Settings {
                 "guest_busy_limit_secs" => s.guest_busy_limit_secs = parse_num(k, &v)?,
                 "worker_restart_budget" => s.worker_restart_budget = parse_num(k, &v)?,
                 "component_watch_interval_ms" => s.component_watch_interval_ms = parse_num(k, &v)?,
+                "progress_interval_secs" => s.progress_interval_secs = parse_num(k, &v)?,
                 "external_backup.aes_state" => s.aes_state = v,
                 "external_backup.aes_key" => s.aes_key = v,
                 "enable_automatic_ageoff" => s.enable_automatic_ageoff = parse_bool(k, &v)?,

@@ -203,6 +203,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         Value("2000"),
         "how often `backup`/`restore` look for a new component build to swap in; 0 = only on SIGHUP",
     ),
+    row(
+        "progress_interval_secs",
+        Value("60"),
+        "seconds between progress lines (totals, rates; done/total and ETA for restore and verify)",
+    ),
 ];
 
 /// `external_backup.endpoint` → `BK__EXTERNAL_BACKUP__ENDPOINT`.

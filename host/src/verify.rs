@@ -13,6 +13,7 @@ use anyhow::{Context, Result};
 use crate::app::open_store;
 use crate::capabilities::{HostState, statedir::StateDir};
 use crate::dispatcher::DispatcherClient;
+use crate::progress::{Count, Progress, Work};
 use crate::run::{Limits, RunContext, Shutdown};
 use crate::runtime::bindings::verification::{Problem, ProblemKind, VerifyConfig, VerifyReport};
 use crate::runtime::{self, Kind, Runtime};
@@ -88,7 +89,33 @@ pub async fn run(
     let run = Arc::new(context(settings, &options.component, shutdown).await?);
     let version = run.component.query_version(run.clone()).await?;
     tracing::info!(component = %options.component.display(), %version, "component loaded");
-    runtime::run_verify(run, verify_config(settings, options)).await
+    let prefixes = match &options.source {
+        Some(source) => vec![format!("{source}/")],
+        None => vec![String::new()],
+    };
+    let mut total = vec![Count {
+        store: run.events_store.clone(),
+        prefixes: prefixes.clone(),
+        bundles_as_events: false,
+    }];
+    if options.read_data {
+        total.push(Count {
+            store: run.streams_store.clone(),
+            prefixes,
+            bundles_as_events: false,
+        });
+    }
+    let interval = crate::app::progress_interval(settings);
+    let progress = Progress::start(
+        Work::Verify,
+        run.stats.clone(),
+        interval,
+        run.started,
+        total,
+    );
+    let report = runtime::run_verify(run, verify_config(settings, options)).await;
+    progress.finish().await;
+    report
 }
 
 /// What is verified, for the report's title.

@@ -81,6 +81,7 @@ pub fn bundle<H: Host>(
 ) -> Checked {
     let inspected = with_retry(
         host,
+        "read-bundle",
         config.retry_count,
         config.retry_average_delay_ms,
         || host.inspect_bundle(key),
@@ -118,6 +119,7 @@ pub fn bundle<H: Host>(
 pub fn stream<H: Host>(host: &H, config: &VerifyConfig, key: &str) -> Checked {
     let read = with_retry(
         host,
+        "read-stream",
         config.retry_count,
         config.retry_average_delay_ms,
         || host.check_object(Bucket::Streams, key, Encoding::Gzip),

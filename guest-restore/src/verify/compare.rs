@@ -53,6 +53,7 @@ impl<'a, K: KeySet> Cursor<'a, K> {
 fn check_outside<H: Host>(host: &H, config: &VerifyConfig, key: &str, tally: &mut Tally) {
     let found = with_retry(
         host,
+        "stream-exists",
         config.retry_count,
         config.retry_average_delay_ms,
         || host.exists(Bucket::Streams, key),

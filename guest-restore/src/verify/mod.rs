@@ -26,6 +26,9 @@ pub const PAGE: u32 = 500;
 /// Worker roles, routed here by [`crate::run_worker`].
 pub const BUNDLE_ROLE: &str = "verify-bundles";
 pub const STREAM_ROLE: &str = "verify-streams";
+/// Run-wide stats counting the objects checked.
+pub const BUNDLES_CHECKED: &str = "bundles-checked";
+pub const STREAMS_CHECKED: &str = "streams-checked";
 /// Key sets: the streams the bundles reference, and the stream objects present.
 pub const REFERENCED: &str = "verify-referenced-streams";
 pub const PRESENT: &str = "verify-stream-objects";
@@ -63,6 +66,7 @@ fn for_each_page<H: Host>(
         }
         let page = with_retry(
             host,
+            "list",
             config.retry_count,
             config.retry_average_delay_ms,
             || host.list(bucket, prefix, after.as_deref(), PAGE),
@@ -145,10 +149,15 @@ pub fn run_worker<H: Host>(host: &H, role: &str, args: &[u8]) -> Result<(), Stri
     };
     while let Some(message) = work.recv() {
         let key = String::from_utf8_lossy(&message);
-        let checked = match &referenced {
-            Some(set) => checks::bundle(host, &args.config, set, &key),
-            None => checks::stream(host, &args.config, &key),
+        let (checked, stat) = match &referenced {
+            Some(set) => (
+                checks::bundle(host, &args.config, set, &key),
+                BUNDLES_CHECKED,
+            ),
+            None => (checks::stream(host, &args.config, &key), STREAMS_CHECKED),
         };
+        // Progress for the host's log (done out of what it counted in the buckets).
+        host.metric("", stat, 1);
         let message = serde_json::to_vec(&checked).map_err(|e| e.to_string())?;
         results.send(&message).map_err(|e| e.message)?;
     }

@@ -30,6 +30,9 @@ pub use fields::rfc3339_nano;
 pub use json::{from_json, parse_json_events, to_json};
 pub use schema::SchemaVersion;
 
+/// The actions of binary events, each its own topic per source and its own backup consumer.
+pub const BINARY_ACTIONS: [&str; 5] = ["sourced", "extracted", "augmented", "mapped", "enriched"];
+
 /// The schema version this project writes (`CurrentModelVersion` in Azul).
 pub const CURRENT_MODEL_VERSION: i64 = 6;
 

@@ -14,7 +14,7 @@ fn get_array<'a>(value: &'a Datum, name: &str) -> &'a [Datum] {
     value.items_at(name)
 }
 
-const ACTIONS: [&str; 5] = ["sourced", "extracted", "augmented", "mapped", "enriched"];
+use super::BINARY_ACTIONS as ACTIONS;
 
 const LABELS: [&str; 16] = [
     "assemblyline",

@@ -34,30 +34,43 @@ fn check_item(item: &str) -> io::Result<()> {
     Ok(())
 }
 
-impl Journal {
-    /// Open `path`, replaying it (a torn last line is ignored) and compacting it.
-    pub fn open(path: PathBuf) -> io::Result<Self> {
-        let mut pending: HashMap<String, u32> = HashMap::new();
-        let data = match std::fs::read(&path) {
-            Ok(data) => data,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
-            Err(e) => return Err(e),
-        };
-        // Only whole lines count: a last line without its newline is a torn write.
-        let complete = data.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-        for line in data[..complete].split(|b| *b == b'\n') {
-            let text = String::from_utf8_lossy(line);
-            if let Some(item) = text.strip_prefix('+') {
-                *pending.entry(item.to_string()).or_default() += 1;
-            } else if let Some(item) = text.strip_prefix('-')
-                && let Some(n) = pending.get_mut(item)
-            {
-                *n -= 1;
-                if *n == 0 {
-                    pending.remove(item);
-                }
+/// Outstanding items and how many times each: the log replayed (a torn last line ignored).
+fn replay(path: &Path) -> io::Result<HashMap<String, u32>> {
+    let mut pending: HashMap<String, u32> = HashMap::new();
+    let data = match std::fs::read(path) {
+        Ok(data) => data,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    // Only whole lines count: a last line without its newline is a torn write.
+    let complete = data.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    for line in data[..complete].split(|b| *b == b'\n') {
+        let text = String::from_utf8_lossy(line);
+        if let Some(item) = text.strip_prefix('+') {
+            *pending.entry(item.to_string()).or_default() += 1;
+        } else if let Some(item) = text.strip_prefix('-')
+            && let Some(n) = pending.get_mut(item)
+        {
+            *n -= 1;
+            if *n == 0 {
+                pending.remove(item);
             }
         }
+    }
+    Ok(pending)
+}
+
+impl Journal {
+    /// The outstanding items, sorted, without opening the journal for writing.
+    pub fn peek(path: &Path) -> io::Result<Vec<String>> {
+        let mut items: Vec<String> = replay(path)?.into_keys().collect();
+        items.sort();
+        Ok(items)
+    }
+
+    /// Open `path`, replaying it (a torn last line is ignored) and compacting it.
+    pub fn open(path: PathBuf) -> io::Result<Self> {
+        let pending = replay(&path)?;
         let mut recovered: Vec<String> = pending.keys().cloned().collect();
         recovered.sort();
         let file = rewrite(&path, &pending)?;

@@ -64,6 +64,11 @@ impl HostState {
     pub fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::SeqCst)
     }
+
+    /// The run's own series, when it exports any.
+    pub fn ops(&self) -> Option<&crate::metrics::OpsMetrics> {
+        self.run.stats.metrics().map(|m| &m.ops)
+    }
 }
 
 impl WasiView for HostState {

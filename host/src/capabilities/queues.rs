@@ -15,6 +15,7 @@ use crate::runtime::bindings::{
 
 #[derive(Clone)]
 pub struct QueueHandle {
+    name: String,
     tx: async_channel::Sender<Vec<u8>>,
     rx: async_channel::Receiver<Vec<u8>>,
 }
@@ -31,9 +32,23 @@ impl QueueRegistry {
             .entry(name.to_string())
             .or_insert_with(|| {
                 let (tx, rx) = async_channel::bounded(capacity.max(1) as usize);
-                QueueHandle { tx, rx }
+                QueueHandle {
+                    name: name.to_string(),
+                    tx,
+                    rx,
+                }
             })
             .clone()
+    }
+}
+
+impl HostState {
+    /// `azul_backup_queue_depth{queue}`.
+    fn gauge_queue(&self, queue: &QueueHandle) {
+        if let Some(ops) = self.ops() {
+            let depth = i64::try_from(queue.tx.len()).unwrap_or(i64::MAX);
+            ops.queue_depth.with_label_values(&[&queue.name]).set(depth);
+        }
     }
 }
 
@@ -43,16 +58,17 @@ impl queues::HostQueue for HostState {
         this: Resource<QueueHandle>,
         message: Vec<u8>,
     ) -> wasmtime::Result<Result<(), WitError>> {
-        let tx = self.table.get(&this)?.tx.clone(); // no table borrow across the await
-        Ok(tx
-            .send(message)
-            .await
-            .map_err(|_| wit_error(ErrorKind::Closed, "queue is closed", false)))
+        let queue = self.table.get(&this)?.clone(); // no table borrow across the await
+        let sent = queue.tx.send(message).await;
+        self.gauge_queue(&queue);
+        Ok(sent.map_err(|_| wit_error(ErrorKind::Closed, "queue is closed", false)))
     }
 
     async fn recv(&mut self, this: Resource<QueueHandle>) -> wasmtime::Result<Option<Vec<u8>>> {
-        let rx = self.table.get(&this)?.rx.clone();
-        Ok(rx.recv().await.ok())
+        let queue = self.table.get(&this)?.clone();
+        let message = queue.rx.recv().await.ok();
+        self.gauge_queue(&queue);
+        Ok(message)
     }
 
     async fn close(&mut self, this: Resource<QueueHandle>) -> wasmtime::Result<()> {

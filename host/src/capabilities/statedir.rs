@@ -126,25 +126,9 @@ impl Spool {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
             Err(e) => return Err(e),
         };
-        let mut pos = 0;
-        while data.len() - pos >= FRAME_HEADER {
-            let len = u32::from_le_bytes(data[pos..pos + 4].try_into().expect("4 bytes")) as usize;
-            let crc = u32::from_le_bytes(data[pos + 4..pos + 8].try_into().expect("4 bytes"));
-            let Some(payload) = data.get(pos + FRAME_HEADER..pos + FRAME_HEADER + len) else {
-                break;
-            };
-            if crc32fast::hash(payload) != crc {
-                break;
-            }
-            let events = decode_bulk(model, payload).map_err(|e| {
-                io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!("{}: {e}", spool.path.display()),
-                )
-            })?;
-            spool.events.extend(events);
-            pos += FRAME_HEADER + len;
-        }
+        let (events, pos) = read_frames(&data, model)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", spool.path.display())))?;
+        spool.events = events;
         if pos < data.len() {
             tracing::warn!(path = %spool.path.display(), torn_bytes = data.len() - pos, "cutting off a torn spool frame");
             let f = OpenOptions::new().write(true).open(&spool.path)?;
@@ -152,6 +136,19 @@ impl Spool {
             f.sync_all()?;
         }
         Ok(spool)
+    }
+
+    /// How many events a spool file holds and how many torn bytes follow them, without
+    /// changing the file (for `status`, while a backup may be running).
+    pub fn peek(path: &Path, model: Model) -> io::Result<(usize, u64)> {
+        let data = match fs::read(path) {
+            Ok(data) => data,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((0, 0)),
+            Err(e) => return Err(e),
+        };
+        let (events, pos) = read_frames(&data, model)
+            .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+        Ok((events.len(), (data.len() - pos) as u64))
     }
 
     /// Append a fetched bulk as one frame and fsync it.
@@ -171,6 +168,12 @@ impl Spool {
         }
         self.events.extend_from_slice(events);
         Ok(())
+    }
+
+    /// `<source>-<model>-<action>`: the file name without `.spool`.
+    pub fn name(&self) -> String {
+        let stem = self.path.file_stem().unwrap_or_default();
+        stem.to_string_lossy().into_owned()
     }
 
     pub fn events(&self) -> &[DecodedEvent] {
@@ -194,6 +197,26 @@ impl Spool {
     }
 }
 
+/// The events of every complete frame, and where the complete frames end.
+fn read_frames(data: &[u8], model: Model) -> io::Result<(Vec<DecodedEvent>, usize)> {
+    let (mut events, mut pos) = (Vec::new(), 0);
+    while data.len() - pos >= FRAME_HEADER {
+        let len = u32::from_le_bytes(data[pos..pos + 4].try_into().expect("4 bytes")) as usize;
+        let crc = u32::from_le_bytes(data[pos + 4..pos + 8].try_into().expect("4 bytes"));
+        let Some(payload) = data.get(pos + FRAME_HEADER..pos + FRAME_HEADER + len) else {
+            break;
+        };
+        if crc32fast::hash(payload) != crc {
+            break;
+        }
+        let decoded = decode_bulk(model, payload)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+        events.extend(decoded);
+        pos += FRAME_HEADER + len;
+    }
+    Ok((events, pos))
+}
+
 pub(crate) fn io_error(e: io::Error) -> WitError {
     let kind = if e.kind() == io::ErrorKind::InvalidInput {
         ErrorKind::InvalidInput
@@ -201,6 +224,16 @@ pub(crate) fn io_error(e: io::Error) -> WitError {
         ErrorKind::Io
     };
     wit_error(kind, e.to_string(), false)
+}
+
+impl HostState {
+    /// `azul_backup_spool_events{spool}`.
+    fn gauge_spool(&self, name: &str, depth: usize) {
+        if let Some(ops) = self.ops() {
+            let depth = i64::try_from(depth).unwrap_or(i64::MAX);
+            ops.spool_depth.with_label_values(&[name]).set(depth);
+        }
+    }
 }
 
 impl statedir::HostSpool for HostState {
@@ -213,6 +246,8 @@ impl statedir::HostSpool for HostState {
         let (raw, events) = (batch.raw.clone(), batch.events.clone());
         let spool = self.table.get_mut(&this)?;
         let appended = spool.append(&raw, &events).map_err(io_error);
+        let (name, depth) = (spool.name(), spool.events.len());
+        self.gauge_spool(&name, depth);
         Ok(crashpoint::after_ok(appended, Point::SpoolSynced))
     }
 
@@ -239,7 +274,10 @@ impl statedir::HostSpool for HostState {
     }
 
     async fn clear(&mut self, this: Resource<Spool>) -> wasmtime::Result<Result<(), WitError>> {
-        let cleared = self.table.get_mut(&this)?.clear().map_err(io_error);
+        let spool = self.table.get_mut(&this)?;
+        let cleared = spool.clear().map_err(io_error);
+        let (name, depth) = (spool.name(), spool.events.len());
+        self.gauge_spool(&name, depth);
         Ok(crashpoint::after_ok(cleared, Point::SpoolCleared))
     }
 
@@ -342,7 +380,10 @@ impl statedir::Host for HostState {
             .path(&format!("{name}.spool"))
             .and_then(|p| Spool::open(p, model));
         Ok(match opened {
-            Ok(spool) => Ok(self.table.push(spool)?),
+            Ok(spool) => {
+                self.gauge_spool(&spool.name(), spool.events.len());
+                Ok(self.table.push(spool)?)
+            }
             Err(e) => Err(io_error(e)),
         })
     }

@@ -12,7 +12,7 @@ use crate::avro::{DecodedEvent, Model, to_json};
 use crate::capabilities::check::read_bundle;
 use crate::objectstore::ObjectStore;
 
-const BINARY_ACTIONS: [&str; 5] = ["sourced", "extracted", "augmented", "mapped", "enriched"];
+use crate::avro::BINARY_ACTIONS;
 const PAGE: u32 = 1000;
 
 /// Every key under `prefix`.

@@ -16,7 +16,7 @@ pub struct OpsMetrics {
     pub worker_traps: IntCounterVec,
     /// `{role}`: trapped workers started again.
     pub worker_restarts: IntCounterVec,
-    /// `{direction}`: stream and bundle bytes read from (`in`) and written to (`out`) a peer.
+    /// `{direction}`: object-store bytes `stored` (backup) and `read` (restore, verify).
     pub bytes: IntCounterVec,
     /// `{spool}`: events waiting in a consumer's spool for their bundle.
     pub spool_depth: IntGaugeVec,
@@ -64,7 +64,7 @@ impl OpsMetrics {
             )?,
             bytes: ints(
                 "azul_backup_bytes_total",
-                "Bytes of streams and bundles read (in) and written (out).",
+                "Object-store bytes stored (backup) and read (restore, verify), streams and bundles.",
                 &["direction"],
             )?,
             spool_depth: gauges(

@@ -9,6 +9,8 @@ use crate::runtime::Kind;
 
 /// `add("", "cant-be-backed-up:<key>", 1)`: a stream given up on, by its full key.
 pub const CANT_BE_BACKED_UP: &str = "cant-be-backed-up:";
+/// `add("", "retry:<cause>", 1)`: a component retried an operation (`fetch`, `bundle-put`…).
+pub const RETRY: &str = "retry:";
 
 type Counts = BTreeMap<String, BTreeMap<String, u64>>;
 
@@ -137,6 +139,10 @@ impl Export {
             m.stream_cant_be_backed_up
                 .with_label_values(&[key])
                 .inc_by(delta);
+            return;
+        }
+        if let Some(cause) = stat.strip_prefix(RETRY) {
+            m.ops.retries.with_label_values(&[cause]).inc_by(delta);
             return;
         }
         let total = i64::try_from(total).unwrap_or(i64::MAX);

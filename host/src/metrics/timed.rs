@@ -26,6 +26,8 @@ pub mod method {
 pub struct Timed<S> {
     inner: S,
     durations: HistogramVec,
+    /// `azul_backup_bytes_total`: what `put` stored and `get` opened.
+    bytes: prometheus::IntCounterVec,
 }
 
 impl<S: ObjectStore> Timed<S> {
@@ -33,6 +35,7 @@ impl<S: ObjectStore> Timed<S> {
         Timed {
             inner,
             durations: metrics.store_op_duration.clone(),
+            bytes: metrics.ops.bytes.clone(),
         }
     }
 
@@ -54,11 +57,16 @@ impl<S: ObjectStore> Timed<S> {
 #[async_trait]
 impl<S: ObjectStore> ObjectStore for Timed<S> {
     async fn put(&self, key: &str, body: PutBody) -> Result<u64, StoreError> {
-        self.timed(method::PUT, self.inner.put(key, body)).await
+        let stored = self.timed(method::PUT, self.inner.put(key, body)).await?;
+        self.bytes.with_label_values(&["stored"]).inc_by(stored);
+        Ok(stored)
     }
 
     async fn get(&self, key: &str) -> Result<GetBody, StoreError> {
-        self.timed(method::FETCH, self.inner.get(key)).await
+        let body = self.timed(method::FETCH, self.inner.get(key)).await?;
+        let len = body.len.unwrap_or(0);
+        self.bytes.with_label_values(&["read"]).inc_by(len);
+        Ok(body)
     }
 
     async fn list(
