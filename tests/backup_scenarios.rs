@@ -160,6 +160,22 @@ async fn failing_event_fetches_are_retried_and_lose_nothing() {
         },
     )
     .await;
+    // Every failure was retried first (BK__RETRY_COUNT=5: 4 retries each), counted by cause;
+    // each consumer's spool is open and empty.
+    let retries = metric(
+        &during_outage,
+        "azul_backup_retries_total",
+        &[("cause", "fetch")],
+    );
+    assert!(
+        retries >= Some(4.0 * consumers.len() as f64),
+        "fetch retries {retries:?}"
+    );
+    let spool = [("spool", "testing-binary-sourced")];
+    assert_eq!(
+        metric(&during_outage, "azul_backup_spool_events", &spool),
+        Some(0.0)
+    );
     let refused = 1_000_000 - u64::from(emulator.faults()[0].count.unwrap());
     assert!(
         committed(&emulator, &env.backup_id).is_empty(),

@@ -11,6 +11,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -163,6 +164,8 @@ async fn swap_under_load_loses_and_duplicates_nothing() {
         &sources_yaml(&SOURCES, &[]),
     )
     .with("BK__EVENT_BATCH_SIZE", BATCH)
+    // Its own component cache, so that the first loads compile (and show what that costs).
+    .without("BK__WASM_CACHE_DIR")
     // Bundles are flushed only when full or when a component drains: smaller ones come
     // from drains (at most one per consumer each) or from the variant.
     .with("BK__FLUSH_INTERVAL_MS", 600_000)
@@ -205,6 +208,14 @@ async fn swap_under_load_loses_and_duplicates_nothing() {
     })
     .await;
     let text = scrape(&addr).await;
+    let stored = metric(&text, "azul_backup_bytes_total", &[("direction", "stored")]);
+    assert!(stored > Some(0.0), "bytes stored: {stored:?}");
+    let queued = metric(
+        &text,
+        "azul_backup_queue_depth",
+        &[("queue", "stream-requests")],
+    );
+    assert!(queued.is_some(), "the stream queue's depth is exported");
     running.signal("TERM");
     let finished = running.finish(WAIT).await;
     finished.assert_success();
@@ -281,4 +292,152 @@ async fn swap_under_load_loses_and_duplicates_nothing() {
             .unwrap_or("?"),
     );
     server.shutdown().await.ok();
+}
+
+/// `bytes` with a custom section appended: still the same component, but another build as
+/// far as the watcher can tell (its sha256 differs).
+fn rebuilt(bytes: &[u8], marker: &str) -> Vec<u8> {
+    let name = b"azul-test-build";
+    let mut payload = vec![name.len() as u8];
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(marker.as_bytes());
+    assert!(payload.len() < 128, "a one-byte section size");
+    let mut out = bytes.to_vec();
+    out.push(0); // custom section
+    out.push(payload.len() as u8);
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// A restore swaps its component mid-run too: the running one drains (finishes the bundle
+/// it is posting and saves its cursor), the next resumes from the cursors, and the
+/// destination ends up with every event and stream of the backup.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_swaps_mid_run_and_resumes_from_its_cursors() {
+    let Some(s3) = s3_or_skip("hot_swap restore") else {
+        return;
+    };
+    let source = Emulator::new(EmulatorConfig::new(SOURCES).early_return(true));
+    let spec = CorpusSpec {
+        sources: SOURCES.map(String::from).to_vec(),
+        events_per_action: 12,
+        insert_events: 6,
+        delete_events: 2,
+        seed: 5,
+        max_stream_size: 2048,
+    };
+    seed(&source, &spec).unwrap();
+    let source_server = serve(&source).await;
+    let state = tempfile::tempdir().unwrap();
+    let env = BackupEnv::new(
+        &s3,
+        &source_server.base_url,
+        &state.path().join("backup"),
+        &sources_yaml(&SOURCES, &[]),
+    )
+    .with("BK__EVENT_BATCH_SIZE", 3);
+    common::run(&["backup", "--until-idle"], &env)
+        .await
+        .assert_success();
+
+    // A slow destination, so that the restore is still posting when the swap comes.
+    let dest = Emulator::new(EmulatorConfig::new(SOURCES));
+    dest.add_fault(azul_dispatcher_emulator::faults::FaultRule {
+        method: Some("POST".into()),
+        path: "/api/v2/event".into(),
+        delay_ms: 2000,
+        ..Default::default()
+    })
+    .unwrap();
+    let dest_server = serve(&dest).await;
+    let restore_env = env
+        .clone()
+        .with("BK__DISPATCHER_EVENTS", &dest_server.base_url)
+        .with("BK__DISPATCHER_STREAMS", &dest_server.base_url)
+        .with(
+            "BK__LOCAL_DATA__ROOTDIR",
+            state.path().join("restore").display(),
+        )
+        .with("BK__COMPONENT_WATCH_INTERVAL_MS", 100);
+    let dir = tempfile::tempdir().unwrap();
+    let component = dir.path().join("guest_restore.wasm");
+    let plain = std::fs::read(common::component("guest_restore.wasm")).unwrap();
+    std::fs::write(&component, &plain).unwrap();
+    let mut running = RunningBackup::start(
+        &["restore", "--component", &component.display().to_string()],
+        &restore_env,
+    );
+    let addr = running.metrics_addr().await;
+    eventually("the first events restored", WAIT, async || {
+        (dest.events(azul_backup::avro::Model::Binary).len()
+            + dest.events(azul_backup::avro::Model::Insert).len()
+            > 0)
+        .then_some(())
+    })
+    .await;
+    let started = Instant::now();
+    install(&component, &rebuilt(&plain, "second"));
+    let labels = [("kind", "restore"), ("result", "done")];
+    loop {
+        assert!(
+            !running.has_exited() && started.elapsed() < WAIT,
+            "the restore ended (or waited {WAIT:?}) before the swap:\n{}",
+            running.stderr()
+        );
+        let text = scrape(&addr).await;
+        if metric(&text, "azul_backup_component_swaps_total", &labels) == Some(1.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let took = started.elapsed();
+    // A finished restore waits for one more scrape once it has been scraped: give it one.
+    let deadline = Instant::now() + WAIT;
+    while !running.has_exited() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = reqwest::get(format!("http://{addr}/metrics")).await;
+    }
+    let finished = running.finish(WAIT).await;
+    finished.assert_success();
+    assert!(
+        finished.stderr.contains("component swapped"),
+        "{}",
+        finished.stderr
+    );
+
+    let mut repeated = 0;
+    for model in [
+        azul_backup::avro::Model::Binary,
+        azul_backup::avro::Model::Insert,
+    ] {
+        let want: BTreeSet<String> = source
+            .events(model)
+            .into_iter()
+            .map(|e| e.kafka_key)
+            .collect();
+        let got: Vec<String> = dest
+            .events(model)
+            .into_iter()
+            .map(|e| e.kafka_key)
+            .collect();
+        let distinct: BTreeSet<String> = got.iter().cloned().collect();
+        assert_eq!(distinct, want, "{model}: every event restored");
+        repeated += got.len() - distinct.len();
+    }
+    assert_eq!(
+        dest.events(azul_backup::avro::Model::Delete).len(),
+        source.events(azul_backup::avro::Model::Delete).len()
+    );
+    assert_eq!(
+        dest.stream_keys(),
+        source.stream_keys(),
+        "every stream restored"
+    );
+    println!(
+        "restore hot swap: swap done {took:.1?} after it was installed, drained in {}; \
+         {repeated} events posted again after it",
+        logged_duration(&finished.stderr, "drained in "),
+    );
+    source_server.shutdown().await.ok();
+    dest_server.shutdown().await.ok();
 }

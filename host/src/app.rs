@@ -170,7 +170,7 @@ pub async fn prepare(
     };
     let statedir = StateDir::open(settings.local_data_rootdir.join(sub))
         .with_context(|| format!("state directory {}", settings.local_data_rootdir.display()))?;
-    let runtime = Runtime::new(Some(&settings.local_data_rootdir.join("wasm-cache")))?;
+    let runtime = Runtime::new(Some(&settings.wasm_cache()))?;
     let loaded = runtime.load(kind, component).await?;
     let mut run = RunContext {
         component_name: name,
@@ -225,13 +225,15 @@ where
         let Some(swap) = swap else {
             break (run, result);
         };
-        if result.is_err() {
-            tracing::error!("not swapping in {}: the run failed", swap.next.version);
-            break (run, result);
-        }
         if run.shutdown.stop_requested() {
             tracing::info!("not swapping in {}: the run is stopping", swap.next.version);
             break (run, result);
+        }
+        // A component asked to drain may end with an error naming what it did not get to
+        // (a restore: "stopped before <key>"); its successor resumes there. What failed is
+        // in the stats and the state directory, and decides the exit status at the end.
+        if let Err(e) = &result {
+            tracing::info!("the drained component ended with: {e:#}");
         }
         tracing::info!(
             from = %run.component.version,
@@ -285,6 +287,22 @@ fn restore_counts(settings: &Settings, run: &RunContext) -> Vec<Count> {
         });
     }
     counts
+}
+
+/// A restore that failed to post something does not succeed, even when the component that
+/// failed was swapped out and its successor ended well.
+fn failures_counted(run: &RunContext) -> Result<()> {
+    let (events, streams) = (
+        run.stats.total("events-fail"),
+        run.stats.total("streams-fail"),
+    );
+    if events + streams > 0 {
+        bail!(
+            "{events} events and {streams} streams could not be restored \
+             (see restore/restore-rejected.events and restore/restore-failed.stream)"
+        );
+    }
+    Ok(())
 }
 
 /// A run its policy stopped because of a failure did not succeed, however cleanly it ended.
@@ -433,6 +451,8 @@ pub async fn restore(
         .await_final_scrape(FINAL_SCRAPE_WAIT, &run.shutdown)
         .await;
     monitoring.stop().await;
-    let result = result.and_then(|()| stopped_by_failure(&run));
+    let result = result
+        .and_then(|()| stopped_by_failure(&run))
+        .and_then(|()| failures_counted(&run));
     (Some(run), result)
 }

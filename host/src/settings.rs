@@ -96,6 +96,8 @@ pub struct Settings {
     pub restore_skip_existing_streams: bool,
     /// Where the local-directory store keeps its buckets when no S3 endpoint is set.
     pub local_store_dir: Option<PathBuf>,
+    /// Where compiled components are cached (default `<rootdir>/wasm-cache`).
+    pub wasm_cache_dir: Option<PathBuf>,
     /// Seconds a fetch may wait for events (the original: 30).
     pub fetch_deadline_secs: u32,
     /// Flush a consumer's events at least this often (the original: 10 minutes).
@@ -155,6 +157,7 @@ impl Default for Settings {
             event_batch_size: 1000,
             restore_skip_existing_streams: false,
             local_store_dir: None,
+            wasm_cache_dir: None,
             fetch_deadline_secs: 30,
             flush_interval_ms: 10 * 60 * 1000,
             dedupe_capacity: 16_000,
@@ -204,6 +207,7 @@ pub(crate) const KEYS: &[&str] = &[
     "enable_automatic_ageoff_cleanup",
     "restore_skip_existing_streams",
     "local_store.dir",
+    "wasm_cache_dir",
     "fetch_deadline_secs",
     "flush_interval_ms",
     "dedupe_capacity",
@@ -321,6 +325,13 @@ pub fn parse_sources(yaml: &str) -> Result<BTreeMap<String, SourceConfig>, Setti
 }
 
 impl Settings {
+    /// Where compiled components are cached.
+    pub fn wasm_cache(&self) -> PathBuf {
+        self.wasm_cache_dir
+            .clone()
+            .unwrap_or_else(|| self.local_data_rootdir.join("wasm-cache"))
+    }
+
     /// Read the process environment; returns the settings and warnings for unknown keys.
     pub fn from_env() -> Result<(Self, Vec<String>), SettingsError> {
         Self::from_map(&std::env::vars().collect())
@@ -375,6 +386,7 @@ impl Settings {
                     s.restore_skip_existing_streams = parse_bool(k, &v)?
                 }
                 "local_store.dir" => s.local_store_dir = Some(PathBuf::from(v)),
+                "wasm_cache_dir" => s.wasm_cache_dir = Some(PathBuf::from(v)),
                 "fetch_deadline_secs" => s.fetch_deadline_secs = parse_num(k, &v)?,
                 "flush_interval_ms" => s.flush_interval_ms = parse_num(k, &v)?,
                 "dedupe_capacity" => s.dedupe_capacity = parse_num(k, &v)?,

@@ -168,6 +168,11 @@ pub const SETTINGS: &[SettingDoc] = &[
         "local-directory store, when no S3 endpoint is set",
     ),
     row(
+        "wasm_cache_dir",
+        Described("`<rootdir>/wasm-cache`"),
+        "compiled components (a restart or a swap back loads from here in milliseconds)",
+    ),
+    row(
         "fetch_deadline_secs",
         Value("30"),
         "long-poll deadline of a fetch",

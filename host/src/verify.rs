@@ -50,7 +50,7 @@ async fn context(
     let root = &settings.local_data_rootdir;
     let statedir = StateDir::open(root.join("verify"))
         .with_context(|| format!("state directory {}", root.display()))?;
-    let runtime = Runtime::new(Some(&root.join("wasm-cache")))?;
+    let runtime = Runtime::new(Some(&settings.wasm_cache()))?;
     let loaded = runtime.load(Kind::Restore, component).await?;
     Ok(RunContext {
         component_name: "verify",

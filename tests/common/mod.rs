@@ -107,6 +107,10 @@ pub fn sources_yaml(included: &[&str], excluded: &[&str]) -> String {
     yaml
 }
 
+/// Compiled components, shared by every test run of this target directory: each test has a
+/// state directory of its own, and compiling the components for each would cost seconds.
+pub const SHARED_WASM_CACHE: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/wasm-cache");
+
 /// The environment of one `azul-backup` invocation, as an operator would set it.
 #[derive(Debug, Clone)]
 pub struct BackupEnv {
@@ -132,6 +136,7 @@ impl BackupEnv {
             .with("BK__BACKUP_ID", backup_id)
             // An ephemeral port: tests run side by side, the default 8900 would collide.
             .with("BK__METRICS_ADDR", "127.0.0.1:0")
+            .with("BK__WASM_CACHE_DIR", SHARED_WASM_CACHE)
     }
 
     /// A backup of `dispatcher` into S3 under fresh bucket names, with short fetch deadlines

@@ -29,6 +29,10 @@ pub const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 /// Bucket prefix of every backup these tests restore from.
 pub const BUCKET_PREFIX: &str = "rst-";
 
+/// Compiled components, shared by every test run of this target directory: each test has a
+/// state directory of its own, and compiling the components for each would cost seconds.
+pub const SHARED_WASM_CACHE: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/wasm-cache");
+
 // What every integration test shares (S3 discovery, skipping, components, unique ids).
 #[path = "../common/mod.rs"]
 mod common;
@@ -83,6 +87,8 @@ impl RunEnv {
             .with("BK__FETCH_DEADLINE_SECS", 1)
             // An ephemeral port: tests run side by side, the default 8900 would collide.
             .with("BK__METRICS_ADDR", "127.0.0.1:0")
+            // Components are compiled once for all tests, not once per state directory.
+            .with("BK__WASM_CACHE_DIR", SHARED_WASM_CACHE)
     }
 
     pub fn with(mut self, key: &str, value: impl ToString) -> Self {
