@@ -250,6 +250,12 @@ where
         run = Arc::new(run.successor(swap.next, run.stats.clone()));
     };
     watch.stop();
+    if let Some(m) = outcome.0.stats.metrics() {
+        let stages = m.ops.stage_summary();
+        if !stages.is_empty() {
+            tracing::info!("time by stage (summed over workers): {stages}");
+        }
+    }
     outcome
 }
 

@@ -2,6 +2,8 @@
 //! here; a batch that cannot be decoded is quarantined in the state directory (the
 //! dispatcher has already committed the offset, so dropping it would lose events).
 
+use std::time::Instant;
+
 use wasmtime::component::Resource;
 
 use super::batch::EventBatch;
@@ -72,14 +74,15 @@ impl HostState {
             deadline_secs: req.deadline_secs,
             deployment_key: req.deployment_key,
         };
-        let (info, raw) = self
-            .run
-            .dispatcher
-            .fetch_events(&request)
-            .await
-            .map_err(dispatcher_error)?;
+        let started = Instant::now();
+        let fetched = self.run.dispatcher.fetch_events(&request).await;
+        self.time_stage("fetch", started);
+        let (info, raw) = fetched.map_err(dispatcher_error)?;
         crashpoint::reached(Point::FetchAnswered);
-        match decode_bulk(model, &raw) {
+        let started = Instant::now();
+        let decoded = decode_bulk(model, &raw);
+        self.time_stage("decode", started);
+        match decoded {
             Ok(events) => Ok(EventBatch { raw, events, info }),
             Err(e) => {
                 let name = format!(

@@ -69,6 +69,13 @@ impl HostState {
     pub fn ops(&self) -> Option<&crate::metrics::OpsMetrics> {
         self.run.stats.metrics().map(|m| &m.ops)
     }
+
+    /// Adds the time since `since` to `stage` (`azul_backup_stage_seconds_total`).
+    pub fn time_stage(&self, stage: &str, since: std::time::Instant) {
+        if let Some(ops) = self.ops() {
+            ops.time_stage(stage, since);
+        }
+    }
 }
 
 impl WasiView for HostState {

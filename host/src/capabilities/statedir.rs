@@ -244,9 +244,11 @@ impl statedir::HostSpool for HostState {
     ) -> wasmtime::Result<Result<(), WitError>> {
         let batch = self.table.get(&batch)?;
         let (raw, events) = (batch.raw.clone(), batch.events.clone());
+        let started = std::time::Instant::now();
         let spool = self.table.get_mut(&this)?;
         let appended = spool.append(&raw, &events).map_err(io_error);
         let (name, depth) = (spool.name(), spool.events.len());
+        self.time_stage("spool", started);
         self.gauge_spool(&name, depth);
         Ok(crashpoint::after_ok(appended, Point::SpoolSynced))
     }

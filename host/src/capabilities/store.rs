@@ -139,7 +139,12 @@ impl store::Host for HostState {
         content: Resource<Body>,
         encoding: Encoding,
     ) -> wasmtime::Result<Result<u64, WitError>> {
-        Ok(self.put_body(bucket, key, content, encoding).await)
+        let started = std::time::Instant::now();
+        let put = self.put_body(bucket, key, content, encoding).await;
+        if bucket == Bucket::Streams {
+            self.time_stage("stream-copy", started);
+        }
+        Ok(put)
     }
 
     async fn put_spool(
@@ -147,6 +152,7 @@ impl store::Host for HostState {
         key: String,
         events: Resource<Spool>,
     ) -> wasmtime::Result<Result<u64, WitError>> {
+        let started = std::time::Instant::now();
         let bulk = encode_bulk(self.table.get(&events)?.events());
         let gz = {
             use std::io::Write;
@@ -160,13 +166,16 @@ impl store::Host for HostState {
             Ok(gz) => gz,
             Err(e) => return Ok(Err(wit_error(ErrorKind::Io, e.to_string(), false))),
         };
+        self.time_stage("encode", started);
         crashpoint::reached(Point::BundlePut);
+        let started = std::time::Instant::now();
         let put = self
             .run
             .events_store
             .put(&key, PutBody::Bytes(gz.into()))
             .await
             .map_err(store_error);
+        self.time_stage("put", started);
         Ok(crashpoint::after_ok(put, Point::BundleStored))
     }
 

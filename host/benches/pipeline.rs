@@ -1,0 +1,451 @@
+//! The performance figures of the README, measured side by side in one run: the machines
+//! here are shared and noisy, so every figure that has a target is a ratio of two runs made
+//! one after the other under the same conditions, never an absolute time checked against a
+//! constant. Run it with `scripts/bench.sh` (S3 server, components, then
+//! `cargo bench -p azul-backup --bench pipeline`); `BENCH_SCALE=0.1` for a quick smoke run.
+//!
+//! 1. Stream copy: a corpus of streams (many small, some 1–64 MiB, one of 256 MiB) backed up
+//!    from the emulator into SeaweedFS by `azul-backup backup --until-idle`, next to a plain
+//!    native copy written here (concurrent GET → gzip level 1 → PUT, same concurrency).
+//! 2. Events only: 200 000 binary events (their few streams deduplicated) backed up; events/s
+//!    and the host's time by stage.
+//! 3. Memory: peak RSS of backup and of restore, one 1 MiB stream against one 1 GiB stream.
+//! 4. Restore: the backups of 1 and 2 restored into fresh emulators, throughput against the
+//!    backup's.
+//! 5. Start-up: component load compiled and cached, and the time from start to first fetch.
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use azul_backup::avro::Model;
+use azul_backup::avro::synthetic::{SyntheticBinary, SyntheticStream, binary_event};
+use azul_backup::objectstore::{MultipartConfig, ObjectStore, PutBody, S3Store};
+use azul_dispatcher_emulator::{Emulator, EmulatorConfig, Running};
+use futures::StreamExt;
+
+use common::emulator::serve;
+use common::{BackupEnv, Finished, RunningBackup, S3, s3_or_skip, sources_yaml};
+
+const MIB: usize = 1 << 20;
+/// Stream copies in flight, ours (`BK__STREAM_ROUTINE_COUNT`) and the baseline's.
+const CONCURRENCY: usize = 4;
+const SOURCE: &str = "bench";
+const RUN_LIMIT: Duration = Duration::from_secs(1800);
+
+/// One line of the table.
+struct Row {
+    name: &'static str,
+    ours: String,
+    reference: String,
+    ratio: Option<f64>,
+    target: &'static str,
+    met: Option<bool>,
+}
+
+fn scale() -> f64 {
+    std::env::var("BENCH_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1.0)
+}
+
+fn scaled(n: usize) -> usize {
+    ((n as f64 * scale()) as usize).max(1)
+}
+
+/// Incompressible bytes (xorshift64*), different for every `seed`.
+fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0x2545_f491_4f6c_dd1d);
+    let mut data = vec![0u8; len];
+    for chunk in data.chunks_mut(8) {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        let word = state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
+        chunk.copy_from_slice(&word[..chunk.len()]);
+    }
+    data
+}
+
+fn event(action: &str, n: usize, stream: Option<(&str, usize)>) -> Vec<u8> {
+    let streams = stream
+        .map(|(sha256, size)| SyntheticStream {
+            label: "content".into(),
+            sha256: sha256.into(),
+            size: size as u64,
+        })
+        .into_iter()
+        .collect();
+    binary_event(&SyntheticBinary {
+        source: SOURCE.into(),
+        action: action.into(),
+        author: "bench".into(),
+        kafka_key: format!("{n:032x}"),
+        timestamp_micros: 1_735_689_600_000_000 + n as i64,
+        sha256: stream.map_or_else(|| format!("{n:064x}"), |(s, _)| s.to_string()),
+        streams,
+    })
+    .expect("encode a bench event")
+}
+
+/// An emulator holding `streams` (one `sourced` event each) and `events` more events that
+/// all reference one small stream.
+async fn emulator_with(streams: &[usize], events: usize) -> (Arc<Emulator>, Running, u64) {
+    let emulator = Arc::new(Emulator::new(
+        EmulatorConfig::new([SOURCE]).early_return(true),
+    ));
+    let mut raws = Vec::new();
+    let mut bytes = 0;
+    for (i, size) in streams.iter().enumerate() {
+        let sha256 = emulator.put_stream(SOURCE, "content", noise(*size, i as u64));
+        raws.push(event("sourced", i, Some((&sha256, *size))));
+        bytes += *size as u64;
+    }
+    if events > 0 {
+        let shared = emulator.put_stream(SOURCE, "content", noise(1024, u64::MAX));
+        let actions = ["sourced", "extracted", "augmented", "mapped", "enriched"];
+        for i in 0..events {
+            let action = actions[i % actions.len()];
+            raws.push(event(action, streams.len() + i, Some((&shared, 1024))));
+        }
+    }
+    for chunk in raws.chunks(10_000) {
+        emulator
+            .publish(Model::Binary, chunk.to_vec())
+            .expect("publish bench events");
+    }
+    let server = serve(&emulator).await;
+    (emulator, server, bytes)
+}
+
+fn env(s3: &S3, url: &str, state: &std::path::Path) -> BackupEnv {
+    BackupEnv::new(s3, url, state, &sources_yaml(&[SOURCE], &[]))
+        .with("BK__STREAM_ROUTINE_COUNT", CONCURRENCY)
+}
+
+/// Runs `azul-backup args` to success; returns the wall time and the run.
+async fn timed(args: &[&str], env: &BackupEnv) -> (Duration, Finished) {
+    let started = Instant::now();
+    let finished = RunningBackup::start(args, env).finish(RUN_LIMIT).await;
+    let took = started.elapsed();
+    finished.assert_success();
+    (took, finished)
+}
+
+/// The host's time-by-stage line of a run.
+fn stages(finished: &Finished) -> String {
+    finished
+        .stderr
+        .lines()
+        .find_map(|l| l.split("time by stage (summed over workers): ").nth(1))
+        .unwrap_or("?")
+        .to_string()
+}
+
+fn mib_per_s(bytes: u64, took: Duration) -> f64 {
+    bytes as f64 / MIB as f64 / took.as_secs_f64()
+}
+
+/// The native baseline: every stream downloaded, gzipped at level 1 and uploaded, with the
+/// same number in flight, and nothing else (no journal, no hashing, no wasm).
+async fn baseline_copy(s3: &S3, url: &str, emulator: &Emulator) -> Duration {
+    let bucket = format!("bench-baseline-{}", common::unique_id());
+    let no_multipart = MultipartConfig {
+        threshold: u64::MAX,
+        ..MultipartConfig::default()
+    };
+    let store = S3Store::connect(&s3.config(), &bucket, true)
+        .await
+        .expect("baseline bucket")
+        .with_multipart(no_multipart);
+    let http = reqwest::Client::new();
+    let keys: Vec<(String, String, String)> = emulator.stream_keys().into_iter().collect();
+    let started = Instant::now();
+    let copies = futures::stream::iter(keys)
+        .map(|(source, label, sha256)| {
+            let (http, store) = (http.clone(), &store);
+            async move {
+                let body = http
+                    .get(format!("{url}/api/v3/stream/{source}/{label}/{sha256}"))
+                    .send()
+                    .await
+                    .and_then(|r| r.error_for_status())
+                    .expect("baseline GET")
+                    .bytes()
+                    .await
+                    .expect("baseline body");
+                let gz = tokio::task::spawn_blocking(move || {
+                    use std::io::Write;
+                    let mut enc = flate2::write::GzEncoder::new(
+                        Vec::with_capacity(body.len()),
+                        flate2::Compression::fast(),
+                    );
+                    enc.write_all(&body).expect("gzip");
+                    enc.finish().expect("gzip")
+                })
+                .await
+                .expect("gzip task");
+                let key = format!("{source}/{label}/{sha256}");
+                store
+                    .put(&key, PutBody::Bytes(gz.into()))
+                    .await
+                    .expect("baseline PUT");
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<()>>();
+    copies.await;
+    started.elapsed()
+}
+
+/// A fresh emulator to restore into, and the environment of that restore.
+async fn restore_target(
+    backup: &BackupEnv,
+    state: &std::path::Path,
+) -> (Emulator, Running, BackupEnv) {
+    let dest = Emulator::new(EmulatorConfig::new([SOURCE]));
+    let server = serve(&dest).await;
+    let env = backup
+        .clone()
+        .with("BK__DISPATCHER_EVENTS", &server.base_url)
+        .with("BK__DISPATCHER_STREAMS", &server.base_url)
+        .with("BK__LOCAL_DATA__ROOTDIR", state.display())
+        .without("BK__METRICS_ADDR");
+    (dest, server, env)
+}
+
+fn ratio_row(
+    name: &'static str,
+    ours: String,
+    reference: String,
+    ratio: f64,
+    target: &'static str,
+    met: bool,
+) -> Row {
+    Row {
+        name,
+        ours,
+        reference,
+        ratio: Some(ratio),
+        target,
+        met: Some(met),
+    }
+}
+
+async fn stream_copy_and_restore(s3: &S3, rows: &mut Vec<Row>) {
+    let mut sizes: Vec<usize> = (0..scaled(400))
+        .map(|i| 1024 + (i * 7919) % (63 * 1024))
+        .collect();
+    sizes.extend([1, 2, 4, 8, 16, 24, 32, 64].map(|m| scaled(m * MIB).max(MIB)));
+    sizes.push(scaled(256 * MIB).max(8 * MIB));
+    let (emulator, server, bytes) = emulator_with(&sizes, 0).await;
+    let state = tempfile::tempdir().unwrap();
+    let env = env(s3, &server.base_url, &state.path().join("backup"));
+    let baseline = baseline_copy(s3, &server.base_url, &emulator).await;
+    let (ours, run) = timed(&["backup", "--until-idle"], &env).await;
+    let ratio = ours.as_secs_f64() / baseline.as_secs_f64();
+    rows.push(ratio_row(
+        "1. stream copy (wall time)",
+        format!(
+            "{:.1}s, {:.0} MiB/s",
+            ours.as_secs_f64(),
+            mib_per_s(bytes, ours)
+        ),
+        format!(
+            "native {:.1}s, {:.0} MiB/s",
+            baseline.as_secs_f64(),
+            mib_per_s(bytes, baseline)
+        ),
+        ratio,
+        "<= 1.25x native",
+        ratio <= 1.25,
+    ));
+    println!(
+        "stream copy: {} streams, {:.0} MiB; ours {ours:.1?} (stages: {}), native {baseline:.1?}",
+        sizes.len(),
+        bytes as f64 / MIB as f64,
+        stages(&run)
+    );
+    let (_dest, dest_server, restore_env) =
+        restore_target(&env, &state.path().join("restore")).await;
+    let (restored, _) = timed(&["restore"], &restore_env).await;
+    let ratio = ours.as_secs_f64() / restored.as_secs_f64();
+    rows.push(ratio_row(
+        "4a. restore of 1 (throughput)",
+        format!(
+            "{:.1}s, {:.0} MiB/s",
+            restored.as_secs_f64(),
+            mib_per_s(bytes, restored)
+        ),
+        format!("backup {:.1}s", ours.as_secs_f64()),
+        ratio,
+        ">= 0.8x backup",
+        ratio >= 0.8,
+    ));
+    dest_server.shutdown().await.ok();
+    server.shutdown().await.ok();
+}
+
+async fn events_only_and_restore(s3: &S3, rows: &mut Vec<Row>) {
+    let count = scaled(200_000);
+    let (_emulator, server, _) = emulator_with(&[], count).await;
+    let state = tempfile::tempdir().unwrap();
+    let env = env(s3, &server.base_url, &state.path().join("backup"));
+    let (took, run) = timed(&["backup", "--until-idle"], &env).await;
+    let rate = count as f64 / took.as_secs_f64();
+    rows.push(Row {
+        name: "2. events only (events/s)",
+        ours: format!("{rate:.0}/s ({count} in {:.1}s)", took.as_secs_f64()),
+        reference: format!("stages: {}", stages(&run)),
+        ratio: None,
+        target: ">= 50000/s",
+        met: Some(rate >= 50_000.0),
+    });
+    let (dest, dest_server, restore_env) =
+        restore_target(&env, &state.path().join("restore")).await;
+    let (restored, _) = timed(&["restore"], &restore_env).await;
+    assert_eq!(
+        dest.events(Model::Binary).len(),
+        count,
+        "every event restored"
+    );
+    let ratio = took.as_secs_f64() / restored.as_secs_f64();
+    rows.push(ratio_row(
+        "4b. restore of 2 (throughput)",
+        format!("{:.0}/s", count as f64 / restored.as_secs_f64()),
+        format!("backup {rate:.0}/s"),
+        ratio,
+        ">= 0.8x backup",
+        ratio >= 0.8,
+    ));
+    dest_server.shutdown().await.ok();
+    server.shutdown().await.ok();
+}
+
+/// Peak RSS (VmHWM, KiB) of a run, sampled until it exits.
+async fn peak_rss(args: &[&str], env: &BackupEnv) -> u64 {
+    let mut running = RunningBackup::start(args, env);
+    let mut peak = 0;
+    while !running.has_exited() {
+        peak = peak.max(running.peak_rss_kib().unwrap_or(0));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    running.finish(RUN_LIMIT).await.assert_success();
+    peak
+}
+
+async fn memory(s3: &S3, rows: &mut Vec<Row>) {
+    let mut peaks = Vec::new();
+    for size in [MIB, scaled(1 << 30).max(16 * MIB)] {
+        let (_emulator, server, _) = emulator_with(&[size], 0).await;
+        let state = tempfile::tempdir().unwrap();
+        let env = env(s3, &server.base_url, &state.path().join("backup"));
+        let backup = peak_rss(&["backup", "--until-idle"], &env).await;
+        let (_dest, dest_server, restore_env) =
+            restore_target(&env, &state.path().join("restore")).await;
+        let restore = peak_rss(&["restore"], &restore_env).await;
+        peaks.push((size, backup, restore));
+        dest_server.shutdown().await.ok();
+        server.shutdown().await.ok();
+    }
+    let (small, large) = (peaks[0], peaks[1]);
+    for (name, pick) in [
+        ("3a. peak RSS, backup", (small.1, large.1)),
+        ("3b. peak RSS, restore", (small.2, large.2)),
+    ] {
+        let ratio = pick.1 as f64 / pick.0 as f64;
+        rows.push(ratio_row(
+            name,
+            format!(
+                "{:.1} MiB for {} MiB",
+                pick.1 as f64 / 1024.0,
+                large.0 / MIB
+            ),
+            format!("{:.1} MiB for 1 MiB", pick.0 as f64 / 1024.0),
+            ratio,
+            "<= 1.2x",
+            ratio <= 1.2,
+        ));
+    }
+}
+
+/// The `{:?}` duration logged after `prefix`.
+fn logged(stderr: &str, prefix: &str) -> String {
+    stderr
+        .lines()
+        .find_map(|l| l.split(prefix).nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or("?")
+        .to_string()
+}
+
+async fn start_up(s3: &S3, rows: &mut Vec<Row>) {
+    let (emulator, server, _) = emulator_with(&[1024], 0).await;
+    let state = tempfile::tempdir().unwrap();
+    let cache = state.path().join("wasm-cache");
+    let env = env(s3, &server.base_url, &state.path().join("backup"))
+        .with("BK__WASM_CACHE_DIR", cache.display());
+    let mut loads = Vec::new();
+    let mut first_fetch = Duration::ZERO;
+    for _ in 0..2 {
+        let started = Instant::now();
+        let running = RunningBackup::start(&["backup", "--until-idle"], &env);
+        // Poll the emulator for the first consumer group: it exists from the first fetch on.
+        while emulator.stats().consumer_groups.is_empty() && started.elapsed() < RUN_LIMIT {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        first_fetch = started.elapsed();
+        let finished = running.finish(RUN_LIMIT).await;
+        finished.assert_success();
+        loads.push(logged(&finished.stderr, "component loaded in "));
+    }
+    rows.push(Row {
+        name: "5. start-up",
+        ours: format!("load compiled {}, cached {}", loads[0], loads[1]),
+        reference: format!("start to first fetch (cached) {first_fetch:.2?}"),
+        ratio: None,
+        target: "(figures)",
+        met: None,
+    });
+    server.shutdown().await.ok();
+}
+
+fn print(rows: &[Row]) {
+    println!("\n| Benchmark | Ours | Reference | Ratio | Target | Met |");
+    println!("|---|---|---|---|---|---|");
+    for r in rows {
+        let ratio = r.ratio.map_or("".into(), |x| format!("{x:.2}"));
+        let met = match r.met {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "",
+        };
+        println!(
+            "| {} | {} | {} | {ratio} | {} | {met} |",
+            r.name, r.ours, r.reference, r.target
+        );
+    }
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let Some(s3) = s3_or_skip("benchmarks") else {
+        return;
+    };
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    start_up(&s3, &mut rows).await;
+    stream_copy_and_restore(&s3, &mut rows).await;
+    events_only_and_restore(&s3, &mut rows).await;
+    memory(&s3, &mut rows).await;
+    print(&rows);
+    println!(
+        "\n{} cores, scale {}, all benchmarks in {:.0?}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        scale(),
+        started.elapsed()
+    );
+}
