@@ -2,7 +2,8 @@
 //! here are shared and noisy, so every figure that has a target is a ratio of two runs made
 //! one after the other under the same conditions, never an absolute time checked against a
 //! constant. Run it with `scripts/bench.sh` (S3 server, components, then
-//! `cargo bench -p azul-backup --bench pipeline`); `BENCH_SCALE=0.1` for a quick smoke run.
+//! `cargo bench -p azul-backup --bench pipeline`); `BENCH_SCALE=0.1` for a quick smoke run,
+//! `BENCH_ONLY=1,3` for some of them.
 //!
 //! 1. Stream copy: a corpus of streams (many small, some 1–64 MiB, one of 256 MiB) backed up
 //!    from the emulator into SeaweedFS by `azul-backup backup --until-idle`, next to a plain
@@ -50,6 +51,11 @@ fn scale() -> f64 {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1.0)
+}
+
+/// `BENCH_ONLY=1,2`: run only those benchmarks (by their number in the table).
+fn selected(number: &str) -> bool {
+    std::env::var("BENCH_ONLY").map_or(true, |only| only.split(',').any(|n| n.trim() == number))
 }
 
 fn scaled(n: usize) -> usize {
@@ -140,9 +146,19 @@ async fn emulator_with(streams: &[usize], events: usize) -> (Arc<Emulator>, Runn
     (emulator, server, bytes)
 }
 
+/// The runs' settings; `BENCH_SET="K=V K=V"` adds or replaces some (to try a change).
 fn env(s3: &S3, url: &str, state: &std::path::Path) -> BackupEnv {
-    BackupEnv::new(s3, url, state, &sources_yaml(&[SOURCE], &[]))
-        .with("BK__STREAM_ROUTINE_COUNT", CONCURRENCY)
+    let mut env = BackupEnv::new(s3, url, state, &sources_yaml(&[SOURCE], &[]))
+        .with("BK__STREAM_ROUTINE_COUNT", CONCURRENCY);
+    for pair in std::env::var("BENCH_SET")
+        .unwrap_or_default()
+        .split_whitespace()
+    {
+        if let Some((key, value)) = pair.split_once('=') {
+            env = env.with(key, value);
+        }
+    }
+    env
 }
 
 /// Runs `azul-backup args` to success; returns the wall time and the run.
@@ -465,10 +481,18 @@ async fn main() {
     azul_backup::tls::install_default_provider();
     let started = Instant::now();
     let mut rows = Vec::new();
-    start_up(&s3, &mut rows).await;
-    stream_copy_and_restore(&s3, &mut rows).await;
-    events_only_and_restore(&s3, &mut rows).await;
-    memory(&s3, &mut rows).await;
+    if selected("5") {
+        start_up(&s3, &mut rows).await;
+    }
+    if selected("1") {
+        stream_copy_and_restore(&s3, &mut rows).await;
+    }
+    if selected("2") {
+        events_only_and_restore(&s3, &mut rows).await;
+    }
+    if selected("3") {
+        memory(&s3, &mut rows).await;
+    }
     print(&rows);
     println!(
         "\n{} cores, scale {}, all benchmarks in {:.0?}",

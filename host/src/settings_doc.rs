@@ -74,12 +74,12 @@ pub const SETTINGS: &[SettingDoc] = &[
     ),
     row(
         "external_backup.multipart_threshold_mib",
-        Value("64"),
-        "uploads larger than this go multipart",
+        Value("128"),
+        "uploads larger than this go multipart (smaller ones are one streamed PUT from disk)",
     ),
     row(
         "external_backup.multipart_part_mib",
-        Value("16"),
+        Value("64"),
         "multipart part size (at least 5 MiB)",
     ),
     row(

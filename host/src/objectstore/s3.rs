@@ -47,7 +47,8 @@ pub struct S3Config {
     pub response_timeout: Option<Duration>,
 }
 
-/// Enough to upload a 16 MiB part at about 150 KB/s before the answer starts.
+/// Enough to upload a whole single PUT (up to the 128 MiB multipart threshold) or a 64 MiB
+/// part at about 1.1 MB/s before the answer starts; raise it for slower links.
 pub const DEFAULT_RESPONSE_TIMEOUT: Duration = Duration::from_secs(120);
 /// As the original's transport (`dial_timeout_seconds`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -27,8 +27,8 @@ pub struct MultipartConfig {
 impl Default for MultipartConfig {
     fn default() -> Self {
         MultipartConfig {
-            threshold: 64 * 1024 * 1024,
-            part_size: 16 * 1024 * 1024,
+            threshold: 128 * 1024 * 1024,
+            part_size: 64 * 1024 * 1024,
             concurrency: 4,
         }
     }
