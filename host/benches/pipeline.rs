@@ -279,8 +279,16 @@ async fn stream_copy_and_restore(s3: &S3, rows: &mut Vec<Row>) {
     let (emulator, server, bytes) = emulator_with(&sizes, 0).await;
     let state = tempfile::tempdir().unwrap();
     let env = env(s3, &server.base_url, &state.path().join("backup"));
-    let baseline = baseline_copy(s3, &server.base_url, &emulator).await;
-    let (ours, run) = timed(&["backup", "--until-idle"], &env).await;
+    // Native, ours, ours, native (ABBA): whatever the server still does after a run (it
+    // flushes and compacts what it was sent) weighs on both sides alike. Each side's figure
+    // is the mean of its two runs; ours backs up into fresh buckets each time.
+    let first_native = baseline_copy(s3, &server.base_url, &emulator).await;
+    let (first_ours, _) = timed(&["backup", "--until-idle"], &env).await;
+    let again = self::env(s3, &server.base_url, &state.path().join("again"));
+    let (second_ours, run) = timed(&["backup", "--until-idle"], &again).await;
+    let second_native = baseline_copy(s3, &server.base_url, &emulator).await;
+    let baseline = (first_native + second_native) / 2;
+    let ours = (first_ours + second_ours) / 2;
     let ratio = ours.as_secs_f64() / baseline.as_secs_f64();
     rows.push(ratio_row(
         "1. stream copy (wall time)",
@@ -299,7 +307,8 @@ async fn stream_copy_and_restore(s3: &S3, rows: &mut Vec<Row>) {
         ratio <= 1.25,
     ));
     println!(
-        "stream copy: {} streams, {:.0} MiB; ours {ours:.1?} (stages: {}), native {baseline:.1?}",
+        "stream copy: {} streams, {:.0} MiB; ours {first_ours:.1?} and {second_ours:.1?} \
+         (stages of the second: {}), native {first_native:.1?} and {second_native:.1?}",
         sizes.len(),
         bytes as f64 / MIB as f64,
         stages(&run)
