@@ -31,6 +31,12 @@ mod bindings {
 }
 
 pub use bindings::{BackupConfig, Guest, azul};
+
+/// The policy over any [`host::Host`]: what the component's exports run, callable natively
+/// (the benchmarks compare it with the component on the same host).
+pub mod policy {
+    pub use crate::supervisor::{run, run_worker};
+}
 use host::WasmHost;
 
 /// Version of this policy, reported by the host at load time.

@@ -14,9 +14,13 @@
 //! 4. Restore: the backups of 1 and 2 restored into fresh emulators, throughput against the
 //!    backup's.
 //! 5. Start-up: component load compiled and cached, and the time from start to first fetch.
+//! 6. Wasm cost: the backup policy compiled natively against the same host (an adapter from
+//!    its `Host` trait to the host's capabilities) next to the component, on 2's workload,
+//!    both in this process.
 
 #[path = "../../tests/common/mod.rs"]
 mod common;
+mod native_policy;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -465,6 +469,71 @@ async fn start_up(s3: &S3, rows: &mut Vec<Row>) {
     });
 }
 
+/// One in-process backup of `env`'s settings until idle: the component, or the same policy
+/// compiled natively. Returns the wall time and the events it backed up.
+async fn in_process(env: &BackupEnv, native: bool) -> (Duration, u64) {
+    use azul_backup::run::Shutdown;
+    use azul_backup::runtime::Kind;
+    let vars: std::collections::HashMap<String, String> = env.vars().clone().into_iter().collect();
+    let (settings, _) = azul_backup::settings::Settings::from_map(&vars).expect("settings");
+    let component = common::component("guest_backup.wasm");
+    let shutdown = Arc::new(Shutdown::default());
+    let started = Instant::now();
+    let run = if native {
+        let metrics = Arc::new(azul_backup::metrics::RunMetrics::new().expect("metrics"));
+        let (run, _runtime) =
+            azul_backup::app::prepare(&settings, Kind::Backup, &component, shutdown, &metrics)
+                .await
+                .expect("prepare the run");
+        let config =
+            native_policy::guest_config(&azul_backup::app::backup_config(&settings, true, None));
+        let (policy_run, rt) = (run.clone(), tokio::runtime::Handle::current());
+        tokio::task::spawn_blocking(move || {
+            let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let host = native_policy::NativeHost::new(policy_run, rt, flag);
+            guest_backup::policy::run(&host, &config)
+        })
+        .await
+        .expect("native policy thread")
+        .expect("native policy run");
+        run
+    } else {
+        let (run, result) =
+            azul_backup::app::backup(&settings, &component, true, None, shutdown).await;
+        result.expect("component run");
+        run.expect("a run")
+    };
+    (started.elapsed(), run.stats.total("events-ok"))
+}
+
+async fn wasm_cost(s3: &S3, rows: &mut Vec<Row>) {
+    let count = scaled(100_000);
+    let (_emulator, server, _) = emulator_with(&[], count).await;
+    let state = tempfile::tempdir().unwrap();
+    // Native, wasm, wasm, native; every run its own backup id, so each reads everything.
+    let mut times = [Duration::ZERO; 2];
+    for (i, native) in [true, false, false, true].into_iter().enumerate() {
+        let env = env(s3, &server.base_url, &state.path().join(i.to_string()))
+            .with("BK__METRICS_ADDR", "");
+        let (took, events) = in_process(&env, native).await;
+        assert_eq!(events, count as u64, "every event backed up");
+        let what = if native { "native" } else { "component" };
+        println!("wasm cost: {what} run {took:.2?}");
+        times[usize::from(!native)] += took / 2;
+    }
+    let [native, wasm] = times;
+    let ratio = wasm.as_secs_f64() / native.as_secs_f64();
+    rows.push(ratio_row(
+        "6. wasm cost (events only)",
+        format!("component {:.2}s", wasm.as_secs_f64()),
+        format!("same policy native {:.2}s", native.as_secs_f64()),
+        ratio,
+        "<= 1.05x native",
+        ratio <= 1.05,
+    ));
+    server.shutdown().await.ok();
+}
+
 fn print(rows: &[Row]) {
     println!("\n| Benchmark | Ours | Reference | Ratio | Target | Met |");
     println!("|---|---|---|---|---|---|");
@@ -501,6 +570,9 @@ async fn main() {
     }
     if selected("3") {
         memory(&s3, &mut rows).await;
+    }
+    if selected("6") {
+        wasm_cost(&s3, &mut rows).await;
     }
     print(&rows);
     println!(

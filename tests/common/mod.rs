@@ -160,6 +160,11 @@ impl BackupEnv {
         self
     }
 
+    /// The variables as set, for running the host in-process.
+    pub fn vars(&self) -> &BTreeMap<String, String> {
+        &self.vars
+    }
+
     pub fn without(mut self, key: &str) -> Self {
         self.vars.remove(key);
         self
