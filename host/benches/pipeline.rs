@@ -369,8 +369,62 @@ async fn events_only_and_restore(s3: &S3, rows: &mut Vec<Row>) {
         ">= 0.8x backup",
         ratio >= 0.8,
     ));
+    let limit = ingest_limit(dest.raw_events(Model::Binary)).await;
+    let ratio = limit.as_secs_f64() / restored.as_secs_f64();
+    rows.push(ratio_row(
+        "4c. restore of 2 vs the emulator's ingest",
+        format!("{:.0}/s", count as f64 / restored.as_secs_f64()),
+        format!("direct POSTs {:.0}/s", count as f64 / limit.as_secs_f64()),
+        ratio,
+        "(the limit)",
+        ratio >= 0.8,
+    ));
     dest_server.shutdown().await.ok();
     server.shutdown().await.ok();
+}
+
+/// How fast a fresh emulator takes `raws` when they are simply POSTed as the restore posts
+/// them (bulks of 1000, `sync`, five sequences in parallel) by a plain client: the most any
+/// restore into it can reach.
+async fn ingest_limit(raws: Vec<Vec<u8>>) -> Duration {
+    let dest = Emulator::new(EmulatorConfig::new([SOURCE]));
+    let server = serve(&dest).await;
+    let http = reqwest::Client::new();
+    let lanes: Vec<Vec<Vec<u8>>> = (0..5)
+        .map(|lane| raws.iter().skip(lane).step_by(5).cloned().collect())
+        .collect();
+    let started = Instant::now();
+    let posts = lanes.into_iter().map(|lane| {
+        let (http, url) = (http.clone(), format!("{}/api/v2/event", server.base_url));
+        async move {
+            for chunk in lane.chunks(1000) {
+                let bulk = azul_backup::avro::encode_bulk_from_raw(chunk.iter().map(Vec::as_slice));
+                http.post(&url)
+                    .query(&[
+                        ("avro-format", "true"),
+                        ("include_ok", "false"),
+                        ("model", "binary"),
+                        ("pause_plugins", "true"),
+                        ("sync", "true"),
+                    ])
+                    .header("content-type", "application/avro")
+                    .body(bulk)
+                    .send()
+                    .await
+                    .and_then(|r| r.error_for_status())
+                    .expect("direct POST");
+            }
+        }
+    });
+    futures::future::join_all(posts).await;
+    let took = started.elapsed();
+    assert_eq!(
+        dest.events(Model::Binary).len(),
+        raws.len(),
+        "every event taken"
+    );
+    server.shutdown().await.ok();
+    took
 }
 
 /// Peak RSS (VmHWM, KiB) of a run, sampled until it exits.
@@ -510,23 +564,32 @@ async fn wasm_cost(s3: &S3, rows: &mut Vec<Row>) {
     let count = scaled(100_000);
     let (_emulator, server, _) = emulator_with(&[], count).await;
     let state = tempfile::tempdir().unwrap();
-    // Native, wasm, wasm, native; every run its own backup id, so each reads everything.
-    let mut times = [Duration::ZERO; 2];
-    for (i, native) in [true, false, false, true].into_iter().enumerate() {
+    // Native, wasm, wasm, native, native, wasm; every run its own backup id, so each reads
+    // everything. Each side's figure is its fastest run: on a shared machine the noise only
+    // ever adds time.
+    let mut times = [Duration::MAX; 2];
+    for (i, native) in [true, false, false, true, true, false]
+        .into_iter()
+        .enumerate()
+    {
         let env = env(s3, &server.base_url, &state.path().join(i.to_string()))
             .with("BK__METRICS_ADDR", "");
         let (took, events) = in_process(&env, native).await;
         assert_eq!(events, count as u64, "every event backed up");
         let what = if native { "native" } else { "component" };
         println!("wasm cost: {what} run {took:.2?}");
-        times[usize::from(!native)] += took / 2;
+        let side = &mut times[usize::from(!native)];
+        *side = (*side).min(took);
     }
     let [native, wasm] = times;
     let ratio = wasm.as_secs_f64() / native.as_secs_f64();
     rows.push(ratio_row(
         "6. wasm cost (events only)",
-        format!("component {:.2}s", wasm.as_secs_f64()),
-        format!("same policy native {:.2}s", native.as_secs_f64()),
+        format!("component {:.2}s (fastest of 3)", wasm.as_secs_f64()),
+        format!(
+            "same policy native {:.2}s (fastest of 3)",
+            native.as_secs_f64()
+        ),
         ratio,
         "<= 1.05x native",
         ratio <= 1.05,
