@@ -105,7 +105,9 @@ impl Spooler {
             SpoolOut::Gzip(w) => w.finish()?,
         };
         let file = buffered.into_inner().map_err(|e| e.into_error())?;
-        file.as_file().sync_data()?;
+        // No fsync: the file is scratch, read back by this process and deleted; after a crash
+        // the journal, not the file, says what to copy again. (Syncing it wrote every stream
+        // through to the disk and made stream copies ~20 % slower.)
         let len = file.as_file().metadata()?.len();
         Ok((
             file.into_temp_path(),
