@@ -30,7 +30,7 @@ use azul_dispatcher_emulator::corpus::{
 use azul_dispatcher_emulator::{Emulator, EmulatorConfig};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
-use common::emulator::{all_handed_out, committed, held_events, serve};
+use common::emulator::{all_handed_out, committed, held_events, serve, unbundled};
 use common::store::{Buckets, gunzip, key_counts, read, referenced_streams};
 use common::{BackupEnv, RUN_TIMEOUT, RunningBackup, S3, run, s3_or_skip, sources_yaml};
 
@@ -415,11 +415,7 @@ async fn a_full_state_disk_pauses_the_backup_and_loses_nothing() {
     let bundles = buckets.bundles().await;
     let counts = key_counts(&bundles);
     let held = held_events(&emulator, &id, &SOURCES);
-    let lost: Vec<&str> = held
-        .iter()
-        .map(|h| h.event.kafka_key.as_str())
-        .filter(|k| !counts.contains_key(*k))
-        .collect();
+    let lost = unbundled(&held, &counts);
     assert!(lost.is_empty(), "events lost to the full disk: {lost:?}");
     let stored = buckets.stream_keys().await;
     let referenced = referenced_streams(&bundles);

@@ -21,7 +21,7 @@ use azul_dispatcher_emulator::corpus::{
 };
 use azul_dispatcher_emulator::{Emulator, EmulatorConfig};
 
-use common::emulator::{all_handed_out, held_events, serve};
+use common::emulator::{all_handed_out, held_events, serve, unbundled};
 use common::store::{Buckets, key_counts, referenced_streams};
 use common::{BackupEnv, RunningBackup, eventually, metric, s3_or_skip, scrape, sources_yaml};
 
@@ -247,11 +247,7 @@ async fn swap_under_load_loses_and_duplicates_nothing() {
     let bundles = buckets.bundles().await;
     let counts = key_counts(&bundles);
     let held = held_events(&emulator, &id, &SOURCES);
-    let lost: Vec<&str> = held
-        .iter()
-        .map(|h| h.event.kafka_key.as_str())
-        .filter(|k| !counts.contains_key(*k))
-        .collect();
+    let lost = unbundled(&held, &counts);
     let duplicated: usize = counts.values().map(|n| n - 1).sum();
     assert!(lost.is_empty(), "{} events lost: {lost:?}", lost.len());
     assert_eq!(duplicated, 0, "events in more than one bundle");

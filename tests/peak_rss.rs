@@ -20,7 +20,7 @@ use azul_dispatcher_emulator::{Emulator, EmulatorConfig};
 
 use common::emulator::serve;
 use common::store::{Buckets, objects};
-use common::{BackupEnv, RunningBackup, S3, s3_or_skip, sources_yaml};
+use common::{BackupEnv, RunningBackup, S3, noise, s3_or_skip, sources_yaml};
 
 const MIB: usize = 1 << 20;
 const GIB: usize = 1 << 30;
@@ -32,25 +32,11 @@ struct Measurement {
     elapsed: Duration,
 }
 
-/// Incompressible bytes, quickly (xorshift64*; the content only has to defeat gzip).
-fn noise(len: usize) -> Vec<u8> {
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut data = vec![0u8; len];
-    for chunk in data.chunks_mut(8) {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        let word = state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
-        chunk.copy_from_slice(&word[..chunk.len()]);
-    }
-    data
-}
-
 /// Back up one binary event referencing one stream of `len` bytes; sample the process's
 /// peak RSS until it exits.
 async fn measure(s3: &S3, len: usize) -> Measurement {
     let emulator = Emulator::new(EmulatorConfig::new(["testing"]).early_return(true));
-    let sha256 = emulator.put_stream("testing", "content", noise(len));
+    let sha256 = emulator.put_stream("testing", "content", noise(len, 0));
     let event = binary_event(&SyntheticBinary {
         source: "testing".into(),
         action: "sourced".into(),

@@ -32,7 +32,7 @@ use azul_dispatcher_emulator::{Emulator, EmulatorConfig, Running};
 use futures::StreamExt;
 
 use common::emulator::serve;
-use common::{BackupEnv, Finished, RunningBackup, S3, s3_or_skip, sources_yaml};
+use common::{BackupEnv, Finished, RunningBackup, S3, noise, s3_or_skip, sources_yaml};
 
 const MIB: usize = 1 << 20;
 /// Stream copies in flight, ours (`BK__STREAM_ROUTINE_COUNT`) and the baseline's.
@@ -64,20 +64,6 @@ fn selected(number: &str) -> bool {
 
 fn scaled(n: usize) -> usize {
     ((n as f64 * scale()) as usize).max(1)
-}
-
-/// Incompressible bytes (xorshift64*), different for every `seed`.
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut state: u64 = 0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0x2545_f491_4f6c_dd1d);
-    let mut data = vec![0u8; len];
-    for chunk in data.chunks_mut(8) {
-        state ^= state >> 12;
-        state ^= state << 25;
-        state ^= state >> 27;
-        let word = state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
-        chunk.copy_from_slice(&word[..chunk.len()]);
-    }
-    data
 }
 
 /// A valid binary event of `action` (Azul's rules: which labels each action needs)

@@ -108,6 +108,14 @@ pub fn held_events(emulator: &Emulator, backup_id: &str, sources: &[&str]) -> Ve
     held
 }
 
+/// kafka_keys of `held` events that are in no bundle (`counts`: key → bundles holding it).
+pub fn unbundled<'a>(held: &'a [HeldEvent], counts: &BTreeMap<String, usize>) -> Vec<&'a str> {
+    held.iter()
+        .map(|h| h.event.kafka_key.as_str())
+        .filter(|k| !counts.contains_key(*k))
+        .collect()
+}
+
 /// Whether the emulator has handed every held event out to its consumer.
 pub fn all_handed_out(emulator: &Emulator, backup_id: &str, sources: &[&str]) -> bool {
     let committed = committed(emulator, backup_id);

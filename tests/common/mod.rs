@@ -470,6 +470,21 @@ impl StatsTable {
     }
 }
 
+/// Incompressible bytes (xorshift64*), quickly and different for every `seed`: stream
+/// contents that defeat gzip.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0x2545_f491_4f6c_dd1d);
+    let mut data = vec![0u8; len];
+    for chunk in data.chunks_mut(8) {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        let word = state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes();
+        chunk.copy_from_slice(&word[..chunk.len()]);
+    }
+    data
+}
+
 /// One scrape of a run's `/metrics`.
 pub async fn scrape(addr: &str) -> String {
     azul_backup::tls::install_default_provider();

@@ -29,15 +29,13 @@ pub const RUN_TIMEOUT: Duration = Duration::from_secs(300);
 /// Bucket prefix of every backup these tests restore from.
 pub const BUCKET_PREFIX: &str = "rst-";
 
-/// Compiled components, shared by every test run of this target directory: each test has a
-/// state directory of its own, and compiling the components for each would cost seconds.
-pub const SHARED_WASM_CACHE: &str = concat!(env!("CARGO_TARGET_TMPDIR"), "/wasm-cache");
-
 // What every integration test shares (S3 discovery, skipping, components, unique ids).
 #[path = "../common/mod.rs"]
 mod common;
 #[allow(unused_imports)] // each test file uses its own subset
-pub use common::{S3, component, s3_or_skip, skip_or_fail, unique_id as unique_backup_id};
+pub use common::{
+    S3, SHARED_WASM_CACHE, component, s3_or_skip, skip_or_fail, unique_id as unique_backup_id,
+};
 
 /// `BK__SOURCES` naming `sources`, all backed up.
 pub fn sources_yaml(sources: &[&str]) -> String {
