@@ -1,6 +1,6 @@
 //! What the consume filters look at in a held event, read once when it is published.
 
-use apache_avro::types::Value;
+use azul_backup::avro::Datum;
 use azul_backup::avro::Model;
 
 use crate::{
@@ -34,7 +34,7 @@ pub struct EventFacts {
 }
 
 impl EventFacts {
-    pub fn of(model: Model, event: &Value) -> Self {
+    pub fn of(model: Model, event: &Datum) -> Self {
         let binary = match model {
             Model::Binary => event,
             Model::Status => match at(event, "entity.input") {

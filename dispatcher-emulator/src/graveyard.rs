@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use apache_avro::types::Value;
+use azul_backup::avro::Datum;
 
 use crate::avro_value::{GO_ZERO_TIME_MICROS, array_at, micros_at, str_at};
 
@@ -28,7 +28,7 @@ pub enum Deletion {
 
 impl Deletion {
     /// The deletion a delete event asks for; `None` for an unknown action.
-    pub fn of(delete: &Value) -> Option<Self> {
+    pub fn of(delete: &Datum) -> Option<Self> {
         Some(match str_at(delete, "action") {
             "submission" => Deletion::Submission {
                 references: str_at(delete, "entity.submission.track_source_references").into(),
@@ -45,11 +45,11 @@ impl Deletion {
     }
 }
 
-fn strings(values: &[Value]) -> Vec<String> {
+fn strings(values: &[Datum]) -> Vec<String> {
     values
         .iter()
         .filter_map(|v| match v {
-            Value::String(s) => Some(s.clone()),
+            Datum::String(s) => Some(s.clone()),
             _ => None,
         })
         .collect()
@@ -67,7 +67,7 @@ pub struct Tracking {
 }
 
 impl Tracking {
-    pub fn of(binary: &Value) -> Self {
+    pub fn of(binary: &Datum) -> Self {
         Tracking {
             kafka_key: str_at(binary, "kafka_key").into(),
             timestamp: micros_at(binary, "timestamp"),

@@ -341,7 +341,7 @@ async fn events_only_and_restore(s3: &S3, rows: &mut Vec<Row>) {
     });
     let (dest, dest_server, restore_env) =
         restore_target(&env, &state.path().join("restore")).await;
-    let (restored, _) = timed(&["restore"], &restore_env).await;
+    let (restored, restore_run) = timed(&["restore"], &restore_env).await;
     assert_eq!(
         dest.events(Model::Binary).len(),
         count,
@@ -351,7 +351,7 @@ async fn events_only_and_restore(s3: &S3, rows: &mut Vec<Row>) {
     rows.push(ratio_row(
         "4b. restore of 2 (throughput)",
         format!("{:.0}/s", count as f64 / restored.as_secs_f64()),
-        format!("backup {rate:.0}/s"),
+        format!("backup {rate:.0}/s; stages: {}", stages(&restore_run)),
         ratio,
         ">= 0.8x backup",
         ratio >= 0.8,

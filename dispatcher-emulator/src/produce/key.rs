@@ -2,7 +2,7 @@
 //! `kafka_key`. It is the MD5 of a descriptor that is deterministic for binary, status, plugin
 //! and insert events, and of 32 random bytes for every other model.
 
-use apache_avro::types::Value;
+use azul_backup::avro::Datum;
 use azul_backup::avro::Model;
 use md5::{Digest, Md5};
 use rand::RngCore;
@@ -19,7 +19,7 @@ use crate::{
 pub struct EmptyPath;
 
 /// The new `kafka_key` of an event.
-pub fn kafka_key(model: Model, event: &Value, origin: &Origin) -> Result<String, EmptyPath> {
+pub fn kafka_key(model: Model, event: &Datum, origin: &Origin) -> Result<String, EmptyPath> {
     let descriptor = match descriptor(model, event, origin)? {
         Some(text) => text.into_bytes(),
         None => {
@@ -34,7 +34,7 @@ pub fn kafka_key(model: Model, event: &Value, origin: &Origin) -> Result<String,
 /// The text hashed into a deterministic key; `None` for models keyed at random.
 pub fn descriptor(
     model: Model,
-    event: &Value,
+    event: &Datum,
     origin: &Origin,
 ) -> Result<Option<String>, EmptyPath> {
     Ok(Some(match model {
@@ -62,7 +62,7 @@ pub fn descriptor(
 /// Source, seconds of the source time, sorted references and settings, the path's securities,
 /// then the parent and current path nodes. Author versions and other times are left out so
 /// re-runs of a plugin collide.
-fn binary_descriptor(event: &Value, origin: &Origin) -> Result<String, EmptyPath> {
+fn binary_descriptor(event: &Datum, origin: &Origin) -> Result<String, EmptyPath> {
     let mut buf = String::with_capacity(512);
     let mut push = |part: &str| {
         buf.push_str(part);

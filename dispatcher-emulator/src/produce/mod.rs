@@ -12,7 +12,7 @@ pub mod validity;
 
 use std::{collections::BTreeMap, time::Duration};
 
-use apache_avro::types::Value;
+use azul_backup::avro::Datum;
 use azul_backup::avro::{CodecError, Model};
 
 pub use key::EmptyPath;
@@ -40,7 +40,7 @@ const PREVIOUSLY_DELETED: &str = "FilterPreviouslyDeleted";
 /// An event between decoding and publishing.
 #[derive(Debug, Clone)]
 pub struct InFlight {
-    pub value: Value,
+    pub value: Datum,
     /// The JSON the event was posted as, if it was: Go keeps its time zones.
     pub json: Option<serde_json::Value>,
 }
@@ -130,7 +130,7 @@ pub fn transform(
 
 /// `PipelineAgeoff`: a binary event (or a status event's input) whose source time plus its
 /// source's `expire_events_after` has passed.
-pub fn aged_off(model: Model, event: &Value, ageoff: &Ageoff, now_micros: i64) -> bool {
+pub fn aged_off(model: Model, event: &Datum, ageoff: &Ageoff, now_micros: i64) -> bool {
     let prefix = match model {
         Model::Binary => "",
         Model::Status => "entity.input.",
@@ -145,7 +145,7 @@ pub fn aged_off(model: Model, event: &Value, ageoff: &Ageoff, now_micros: i64) -
 }
 
 /// `SourceSettingRemoval`: settings go once the path is `remove_at_depth` deep.
-fn remove_source_settings(model: Model, event: &mut Value) {
+fn remove_source_settings(model: Model, event: &mut Datum) {
     if model != Model::Binary {
         return;
     }
@@ -196,13 +196,13 @@ pub fn prepare(model: Model, events: Vec<InFlight>) -> (Vec<Prepared>, Vec<(usiz
     (ready, failures)
 }
 
-fn prepare_one(model: Model, index: usize, value: Value) -> Result<Prepared, PublishError> {
+fn prepare_one(model: Model, index: usize, value: Datum) -> Result<Prepared, PublishError> {
     let route = route(model, &value)?;
     let facts = EventFacts::of(model, &value);
     let deletion = (model == Model::Delete)
         .then(|| Deletion::of(&value))
         .flatten();
-    let raw = avro_value::encode(model, value)?;
+    let raw = avro_value::encode(model, &value)?;
     if raw.len() > MESSAGE_MAX_BYTES {
         return Err(PublishError::TooLarge {
             size: raw.len(),
@@ -218,7 +218,7 @@ fn prepare_one(model: Model, index: usize, value: Value) -> Result<Prepared, Pub
     })
 }
 
-fn route(model: Model, event: &Value) -> Result<Route, PublishError> {
+fn route(model: Model, event: &Datum) -> Result<Route, PublishError> {
     if model != Model::Binary {
         return Ok(Route::System(model.as_str()));
     }

@@ -4,7 +4,10 @@
 use std::collections::HashMap;
 
 use apache_avro::types::Value;
-use azul_backup::avro::{Model, synthetic::EventDraft};
+use azul_backup::avro::{
+    Datum, Model,
+    synthetic::{EventDraft, set_path},
+};
 
 use super::*;
 use crate::avro_value::{array_at, str_at};
@@ -36,13 +39,13 @@ fn node(
         ("action", action),
         ("sha256", sha256),
     ] {
-        set(&mut n, path, string(v));
+        set_path(&mut n, path, Value::String(v.into()));
     }
-    set(&mut n, "timestamp", Value::TimestampMicros(micros));
+    set_path(&mut n, "timestamp", Value::TimestampMicros(micros));
     n
 }
 
-fn value_of(draft: EventDraft, model: Model) -> Value {
+fn value_of(draft: EventDraft, model: Model) -> Datum {
     avro_value::decode(model, &draft.encode().unwrap()).unwrap()
 }
 
@@ -240,7 +243,7 @@ fn tracking_fields_follow_bedrock() {
         array_at(&event, path)
             .iter()
             .map(|v| match v {
-                Value::String(s) => s.as_str(),
+                Datum::String(s) => s.as_str(),
                 _ => "",
             })
             .collect()

@@ -1,7 +1,7 @@
 //! `UpdateTrackingFields` (bedrock `event_binary.go`, `event_insert.go`): the ids the
 //! dispatcher stamps on binary and insert events at publish, which delete events match on.
 
-use apache_avro::types::Value;
+use azul_backup::avro::Datum;
 use azul_backup::avro::Model;
 use md5::{Digest, Md5};
 
@@ -12,7 +12,7 @@ use crate::{
 };
 
 /// Recompute the tracking fields of binary and insert events; other models have none.
-pub fn update(model: Model, event: &mut Value, origin: &Origin) {
+pub fn update(model: Model, event: &mut Datum, origin: &Origin) {
     match model {
         Model::Binary => update_binary(event, origin),
         Model::Insert => update_insert(event, origin),
@@ -21,7 +21,7 @@ pub fn update(model: Model, event: &mut Value, origin: &Origin) {
 }
 
 /// `<category>.<name>.<version>` of a path node's author.
-fn track_author(node: &Value) -> String {
+fn track_author(node: &Datum) -> String {
     format!(
         "{}.{}.{}",
         str_at(node, "author.category"),
@@ -31,7 +31,7 @@ fn track_author(node: &Value) -> String {
 }
 
 /// `<parent sha256>.<child sha256>.<child time>.<child author>`.
-fn track_link(parent_sha256: &str, node: &Value, time_text: Option<&str>) -> String {
+fn track_link(parent_sha256: &str, node: &Datum, time_text: Option<&str>) -> String {
     format!(
         "{parent_sha256}.{}.{}.{}",
         str_at(node, "sha256"),
@@ -41,7 +41,7 @@ fn track_link(parent_sha256: &str, node: &Value, time_text: Option<&str>) -> Str
 }
 
 /// `<source>.<md5 of 'k1.v1.k2.v2.'>` with references sorted by key.
-fn track_source_references(event: &Value) -> String {
+fn track_source_references(event: &Datum) -> String {
     let mut refs = string_map_at(event, "source.references");
     refs.sort_unstable();
     let joined: String = refs.iter().map(|(k, v)| format!("{k}.{v}.")).collect();
@@ -52,7 +52,7 @@ fn track_source_references(event: &Value) -> String {
     )
 }
 
-fn update_binary(event: &mut Value, origin: &Origin) {
+fn update_binary(event: &mut Datum, origin: &Origin) {
     let references = track_source_references(event);
     let path = array_at(event, "source.path");
     let authors = path.iter().map(track_author).collect();
@@ -69,7 +69,7 @@ fn update_binary(event: &mut Value, origin: &Origin) {
     set(event, "track_links", string_array(links));
 }
 
-fn update_insert(event: &mut Value, origin: &Origin) {
+fn update_insert(event: &mut Datum, origin: &Origin) {
     let Some(history) = crate::avro_value::at(event, "entity.child_history") else {
         return;
     };

@@ -1,7 +1,7 @@
 //! The events' own `CheckValid` rules (bedrock `gosrc/events`), with their error texts: the
 //! dispatcher reports them as `innerNewMsgInFlight <text>` in JSON POST failures.
 
-use apache_avro::types::Value;
+use azul_backup::avro::Datum;
 use azul_backup::avro::Model;
 
 use crate::{
@@ -38,7 +38,7 @@ const DOWNLOAD_ACTIONS: [&str; 5] = [
 ];
 
 /// Why an event of `model` is invalid, in the dispatcher's words; `None` when it is valid.
-pub fn check(model: Model, event: &Value) -> Option<String> {
+pub fn check(model: Model, event: &Datum) -> Option<String> {
     if str_at(event, "author.name").is_empty() {
         return Some("event is missing 'author' field".into());
     }
@@ -52,7 +52,7 @@ pub fn check(model: Model, event: &Value) -> Option<String> {
 }
 
 /// `EventSource.CheckValid`.
-fn check_source(event: &Value) -> Option<String> {
+fn check_source(event: &Datum) -> Option<String> {
     if str_at(event, "source.name").is_empty() {
         return Some("source is missing 'Name' field".into());
     }
@@ -78,7 +78,7 @@ fn check_source(event: &Value) -> Option<String> {
     None
 }
 
-fn check_binary(event: &Value) -> Option<String> {
+fn check_binary(event: &Datum) -> Option<String> {
     let action = str_at(event, "action");
     if action.is_empty() {
         return Some("event is missing 'action' field".into());
@@ -137,7 +137,7 @@ fn check_binary(event: &Value) -> Option<String> {
         .map(|_| "found enriched on non leaf node".to_string())
 }
 
-fn check_insert(event: &Value) -> Option<String> {
+fn check_insert(event: &Datum) -> Option<String> {
     for stream in array_at(event, "entity.child.datastreams") {
         let label = str_at(stream, "label");
         if !LABELS.contains(&label) {
@@ -159,7 +159,7 @@ fn check_insert(event: &Value) -> Option<String> {
         .map(|(_, name)| format!("entity insert missing {name}"))
 }
 
-fn check_status(event: &Value) -> Option<String> {
+fn check_status(event: &Datum) -> Option<String> {
     if str_at(event, "entity.input.dequeued").is_empty() {
         return Some("entity status missing entity.input.dequeued".into());
     }
@@ -172,7 +172,7 @@ fn check_status(event: &Value) -> Option<String> {
         })
 }
 
-fn check_download(event: &Value) -> Option<String> {
+fn check_download(event: &Datum) -> Option<String> {
     let action = str_at(event, "action");
     if !DOWNLOAD_ACTIONS.contains(&action) {
         return Some(format!(

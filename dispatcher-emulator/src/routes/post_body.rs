@@ -1,7 +1,7 @@
 //! Reading a `POST /api/v2/event` body into events, as `producer.TransformEvents` does: an
 //! avro bulk (v4, v5 or v6), or JSON (one event object, or an array of them).
 
-use azul_backup::avro::{Model, decode_bulk, from_json};
+use azul_backup::avro::{Model, decode_bulk_datums, from_json};
 use serde::Serialize;
 use serde_json::{Value as Json, value::RawValue};
 
@@ -41,7 +41,7 @@ pub(super) fn avro(
     truncate_quirk: bool,
     keep: Option<usize>,
 ) -> Result<Batch, ApiError> {
-    let decoded = decode_bulk(model, body).map_err(|e| {
+    let decoded = decode_bulk_datums(model, body).map_err(|e| {
         if serde_json::from_slice::<Json>(body).is_ok() {
             invalid("supplied events were in json format, not avro")
         } else {
@@ -58,12 +58,8 @@ pub(super) fn avro(
         failures: None,
     };
     let mut failures = Vec::new();
-    for decoded in decoded.into_iter().take(keep.unwrap_or(usize::MAX)) {
-        let event = InFlight::from_raw(model, &decoded.raw).map_err(|e| {
-            invalid(format!(
-                "avro event did not match expected bulk schema: {e}"
-            ))
-        })?;
+    for value in decoded.into_iter().take(keep.unwrap_or(usize::MAX)) {
+        let event = InFlight { value, json: None };
         match validity::check(model, &event.value) {
             None => batch.events.push(event),
             Some(_) if truncate_quirk => break,

@@ -5,7 +5,8 @@ use apache_avro::types::Value;
 
 use super::{
     CURRENT_MODEL_VERSION, CodecError, DecodedEvent, Model,
-    encode::{encode_datum, from_apache, write_blocks, write_long},
+    datum::Datum,
+    encode::{check_shape, encode_datum, from_apache, write_blocks, write_long},
     fields,
     read::{ReadError, Reader},
     resolve::{promote, resolve},
@@ -20,15 +21,14 @@ fn bad_event(model: Model, index: usize) -> impl Fn(ReadError) -> CodecError {
     }
 }
 
-/// Read one event of `version` at the reader's position and return it as v6, promoted to
-/// model_version 6 as Go does; `raw` is the original bytes when that changed nothing.
-fn read_event(
+/// Read one event of `version` at the reader's position as v6, promoted to model_version 6
+/// as Go does; `true` when that changed it (so the bytes read are not its v6 datum).
+fn read_datum(
     model: Model,
     version: SchemaVersion,
     reader: &mut Reader,
     index: usize,
-) -> Result<DecodedEvent, CodecError> {
-    let start = reader.pos;
+) -> Result<(Datum, bool), CodecError> {
     let mut event = reader
         .datum(event_node(model, version))
         .map_err(bad_event(model, index))?;
@@ -42,9 +42,22 @@ fn read_event(
         })?;
     }
     let promoted = promote(model, &mut event);
-    let raw = match version == SchemaVersion::V6 && !promoted {
-        true => reader.since(start).to_vec(),
-        false => encode_datum(&event),
+    Ok((event, version != SchemaVersion::V6 || promoted))
+}
+
+/// Read one event as [`read_datum`] does and describe it; `raw` is the original bytes when
+/// they were its v6 datum already.
+fn read_event(
+    model: Model,
+    version: SchemaVersion,
+    reader: &mut Reader,
+    index: usize,
+) -> Result<DecodedEvent, CodecError> {
+    let start = reader.pos;
+    let (event, changed) = read_datum(model, version, reader, index)?;
+    let raw = match changed {
+        false => reader.since(start).to_vec(),
+        true => encode_datum(&event),
     };
     Ok(fields::describe(model, raw, &event))
 }
@@ -56,6 +69,22 @@ const BULK_HEADER_MAX: usize = 10;
 /// Decode a bulk datum of `model`, of schema version 4, 5 or 6. Trailing bytes after the
 /// array are ignored, as Azul does, unless the array is empty (see [`BULK_HEADER_MAX`]).
 pub fn decode_bulk(model: Model, bytes: &[u8]) -> Result<Vec<DecodedEvent>, CodecError> {
+    read_bulk(model, bytes, read_event)
+}
+
+/// Decode a bulk as [`decode_bulk`] does, into the events' v6 datums only (what the
+/// dispatcher emulator transforms; no descriptions, no copies of the bytes).
+pub fn decode_bulk_datums(model: Model, bytes: &[u8]) -> Result<Vec<Datum>, CodecError> {
+    read_bulk(model, bytes, |model, version, reader, index| {
+        Ok(read_datum(model, version, reader, index)?.0)
+    })
+}
+
+fn read_bulk<T>(
+    model: Model,
+    bytes: &[u8],
+    read: impl Fn(Model, SchemaVersion, &mut Reader, usize) -> Result<T, CodecError>,
+) -> Result<Vec<T>, CodecError> {
     let mut reader = Reader::new(bytes);
     let malformed = |e: ReadError| CodecError::Malformed {
         offset: e.offset,
@@ -81,7 +110,7 @@ pub fn decode_bulk(model: Model, bytes: &[u8]) -> Result<Vec<DecodedEvent>, Code
         }
         for _ in 0..count {
             let index = events.len();
-            events.push(read_event(model, version, &mut reader, index)?);
+            events.push(read(model, version, &mut reader, index)?);
         }
     }
 }
@@ -144,6 +173,26 @@ pub fn encode_event(model: Model, value: Value) -> Result<Vec<u8>, CodecError> {
             index: 0,
             reason,
         })
+}
+
+/// Decode one raw v6 event datum of `model` (fields in schema order, map entries in wire
+/// order), to be read and rewritten in place.
+pub fn decode_event_datum(model: Model, raw: &[u8]) -> Result<Datum, CodecError> {
+    let node = event_node(model, SchemaVersion::V6);
+    Reader::new(raw).datum(node).map_err(bad_event(model, 0))
+}
+
+/// Encode an event datum of `model` as its raw v6 datum, after checking it still has the
+/// schema's shape. Map entries are written in the order they are held.
+pub fn encode_event_datum(model: Model, event: &Datum) -> Result<Vec<u8>, CodecError> {
+    check_shape(event, event_node(model, SchemaVersion::V6)).map_err(|reason| {
+        CodecError::BadEvent {
+            model,
+            index: 0,
+            reason,
+        }
+    })?;
+    Ok(encode_datum(event))
 }
 
 /// Re-encode a raw v6 event through its decoded value (tests prove this is the identity).

@@ -6,8 +6,11 @@ use super::{
     layout::{Node, Record},
 };
 
+///
+/// Also what the dispatcher emulator transforms posted events in: reading and rewriting
+/// fields in place, then writing the event again with [`super::encode_event_datum`].
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Datum {
+pub enum Datum {
     Boolean(bool),
     Long(i64),
     /// Microseconds since the Unix epoch.
@@ -24,7 +27,7 @@ pub(crate) enum Datum {
 
 impl Datum {
     /// Go's zero value of `node`: what an absent field holds.
-    pub fn zero(node: &'static Node) -> Datum {
+    pub(crate) fn zero(node: &'static Node) -> Datum {
         match node {
             Node::Boolean => Datum::Boolean(false),
             Node::Long => Datum::Long(0),
@@ -39,7 +42,7 @@ impl Datum {
         }
     }
 
-    pub fn zero_record(record: &'static Record) -> Datum {
+    pub(crate) fn zero_record(record: &'static Record) -> Datum {
         Datum::Record(
             record
                 .fields

@@ -119,6 +119,27 @@ pub(crate) fn from_apache(value: Value, node: &'static Node) -> Result<Datum, St
                     .collect::<Result<_, String>>()?,
             )
         }
+        // Values decoded or built from the schema hold their fields in its order: take them
+        // as they come, and look them up by name only when the order differs.
+        (Node::Record(record), Value::Record(fields))
+            if fields.len() == record.fields.len()
+                && fields
+                    .iter()
+                    .zip(&record.fields)
+                    .all(|((n, _), f)| *n == f.name) =>
+        {
+            Datum::Record(
+                fields
+                    .into_iter()
+                    .zip(&record.fields)
+                    .map(|((_, v), f)| {
+                        let d = from_apache(v, &f.node)
+                            .map_err(|e| format!("{}.{}: {e}", record.name, f.name))?;
+                        Ok((f.name.as_str(), d))
+                    })
+                    .collect::<Result<_, String>>()?,
+            )
+        }
         (Node::Record(record), Value::Record(fields)) => {
             let mut fields: HashMap<String, Value> = fields.into_iter().collect();
             Datum::Record(
@@ -138,4 +159,39 @@ pub(crate) fn from_apache(value: Value, node: &'static Node) -> Result<Datum, St
         }
         (node, value) => return Err(format!("{value:?} is not a {node:?}")),
     })
+}
+
+/// Check that `datum` has the shape of `node`, as writing it needs (a field rewritten with
+/// a value of another type would otherwise be written as bytes no reader could decode).
+pub(crate) fn check_shape(datum: &Datum, node: &Node) -> Result<(), String> {
+    match (node, datum) {
+        (Node::Boolean, Datum::Boolean(_))
+        | (Node::Long, Datum::Long(_))
+        | (Node::Timestamp, Datum::Timestamp(_))
+        | (Node::Double, Datum::Double(_))
+        | (Node::String, Datum::String(_))
+        | (Node::Bytes, Datum::Bytes(_)) => Ok(()),
+        (Node::Fixed { size, .. }, Datum::Fixed(b)) if b.len() == *size => Ok(()),
+        (Node::Array(item), Datum::Array(items)) => {
+            items.iter().try_for_each(|d| check_shape(d, item))
+        }
+        (Node::Map(value), Datum::Map(entries)) => {
+            entries.iter().try_for_each(|(_, d)| check_shape(d, value))
+        }
+        (Node::Record(record), Datum::Record(fields))
+            if fields.len() == record.fields.len()
+                && fields
+                    .iter()
+                    .zip(&record.fields)
+                    .all(|((n, _), f)| *n == f.name) =>
+        {
+            fields
+                .iter()
+                .zip(&record.fields)
+                .try_for_each(|((_, d), f)| {
+                    check_shape(d, &f.node).map_err(|e| format!("{}.{}: {e}", record.name, f.name))
+                })
+        }
+        (node, datum) => Err(format!("{datum:?} is not a {node:?}")),
+    }
 }

@@ -23,9 +23,10 @@ mod validate;
 use std::{fmt, str::FromStr};
 
 pub use bulk::{
-    bulk_header_version, decode_bulk, decode_single, describe_raw, encode_bulk,
-    encode_bulk_from_raw, encode_event,
+    bulk_header_version, decode_bulk, decode_bulk_datums, decode_event_datum, decode_single,
+    describe_raw, encode_bulk, encode_bulk_from_raw, encode_event, encode_event_datum,
 };
+pub use datum::Datum;
 pub use fields::rfc3339_nano;
 pub use json::{from_json, parse_json_events, to_json};
 pub use schema::SchemaVersion;

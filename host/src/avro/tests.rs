@@ -357,3 +357,35 @@ fn bulk_versions_are_detected_from_the_first_varint() {
             .is_empty()
     );
 }
+
+/// Record fields out of schema order (as JSON-built values may hold them) encode the same as
+/// fields in order: the positional fast path and the lookup by name agree.
+#[test]
+fn record_fields_encode_the_same_in_any_order() {
+    let raw = sample_binary("order");
+    let value =
+        apache_avro::from_avro_datum(schema::event_schema(Model::Binary), &mut &raw[..], None)
+            .unwrap();
+    let apache_avro::types::Value::Record(mut fields) = value.clone() else {
+        panic!("an event is a record")
+    };
+    fields.reverse();
+    let reversed = apache_avro::types::Value::Record(fields);
+    assert_eq!(encode_event(Model::Binary, reversed).unwrap(), raw);
+    assert_eq!(encode_event(Model::Binary, value).unwrap(), raw);
+}
+
+/// A datum rewritten with a value of the wrong type is refused, not written as bytes no
+/// reader could decode.
+#[test]
+fn a_datum_of_the_wrong_shape_is_not_written() {
+    let raw = sample_binary("shape");
+    let mut event = decode_event_datum(Model::Binary, &raw).unwrap();
+    assert_eq!(encode_event_datum(Model::Binary, &event).unwrap(), raw);
+    *event.get_mut("timestamp").unwrap() = Datum::String("yesterday".into());
+    let err = encode_event_datum(Model::Binary, &event).unwrap_err();
+    assert!(
+        err.to_string().contains("BinaryEvent.timestamp"),
+        "names the field: {err}"
+    );
+}

@@ -151,7 +151,9 @@ impl dispatcher::Host for HostState {
         stream: types::StreamRef,
         content: Resource<Body>,
     ) -> wasmtime::Result<Result<(), WitError>> {
+        let started = std::time::Instant::now();
         let posted = self.upload_stream(stream, &content).await;
+        self.time_stage("post", started);
         Ok(crashpoint::after_ok(posted, Point::StreamPosted))
     }
 
@@ -161,7 +163,9 @@ impl dispatcher::Host for HostState {
         bulk: Resource<Body>,
     ) -> wasmtime::Result<Result<PostResult, WitError>> {
         crashpoint::reached(Point::EventsPosting);
+        let started = std::time::Instant::now();
         let posted = self.upload_events(&model, &bulk).await;
+        self.time_stage("post", started);
         Ok(crashpoint::after_ok(posted, Point::EventsPosted))
     }
 

@@ -399,7 +399,9 @@ impl statedir::Host for HostState {
         name: String,
         content: String,
     ) -> wasmtime::Result<Result<(), WitError>> {
+        let started = std::time::Instant::now();
         let written = self.run.statedir.write_atomic(&name, content.as_bytes());
+        self.time_stage("checkpoint", started);
         Ok(crashpoint::after_ok(
             written.map_err(io_error),
             Point::StateWritten,

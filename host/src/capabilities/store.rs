@@ -185,7 +185,10 @@ impl store::Host for HostState {
         key: String,
         encoding: Encoding,
     ) -> wasmtime::Result<Result<Resource<Body>, WitError>> {
-        Ok(match self.open_object(bucket, key, encoding).await {
+        let started = std::time::Instant::now();
+        let opened = self.open_object(bucket, key, encoding).await;
+        self.time_stage("read", started);
+        Ok(match opened {
             Ok(body) => Ok(self.table.push(body)?),
             Err(e) => Err(e),
         })

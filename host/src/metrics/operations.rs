@@ -28,10 +28,22 @@ pub struct OpsMetrics {
     pub stage_seconds: CounterVec,
 }
 
-/// Host stages timed in `azul_backup_stage_seconds_total`: fetching event batches (including
-/// the long-poll wait), decoding them, appending them to spools (with fsync), encoding and
-/// gzipping bundles, uploading bundles, and copying streams (download, hash, gzip, upload).
-pub const STAGES: [&str; 6] = ["fetch", "decode", "spool", "encode", "put", "stream-copy"];
+/// Host stages timed in `azul_backup_stage_seconds_total`. Backup: fetching event batches
+/// (including the long-poll wait), decoding them, appending them to spools (with fsync),
+/// encoding and gzipping bundles, uploading bundles, and copying streams (download, hash,
+/// gzip, upload). Restore: reading objects (download, gunzip), posting events and streams to
+/// the dispatcher, and writing cursors (with fsync).
+pub const STAGES: [&str; 9] = [
+    "fetch",
+    "decode",
+    "spool",
+    "encode",
+    "put",
+    "stream-copy",
+    "read",
+    "post",
+    "checkpoint",
+];
 
 impl OpsMetrics {
     pub fn new() -> Result<Self, MetricsError> {
