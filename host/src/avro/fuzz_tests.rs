@@ -1,12 +1,12 @@
 //! Property tests of the bulk decoder on hostile input: arbitrary bytes, and valid bulks
 //! truncated or with bytes overwritten, for every model. The decoder must answer `Ok` or a
 //! `CodecError` — never panic, hang or allocate by a length field it has not checked — and
-//! whatever it accepts must re-encode.
+//! whatever it accepts must re-encode. Counting a bulk (`count_bulk`) must agree with it.
 
 use proptest::prelude::*;
 
 use super::synthetic::{SyntheticBinary, binary_event};
-use super::{Model, decode_bulk, encode_bulk, encode_bulk_from_raw};
+use super::{Model, count_bulk, decode_bulk, encode_bulk, encode_bulk_from_raw};
 
 const MODELS: [Model; 3] = [Model::Binary, Model::Insert, Model::Delete];
 
@@ -19,7 +19,13 @@ fn valid_bulk(n: usize) -> Vec<u8> {
 }
 
 fn decodes_or_refuses(model: Model, bytes: &[u8]) {
-    if let Ok(events) = decode_bulk(model, bytes) {
+    let decoded = decode_bulk(model, bytes);
+    // Counting without decoding accepts and refuses exactly what decoding does.
+    assert_eq!(
+        count_bulk(model, bytes).ok(),
+        decoded.as_ref().ok().map(Vec::len)
+    );
+    if let Ok(events) = decoded {
         // Accepted events carry a v6 datum that decodes again.
         let again = decode_bulk(model, &encode_bulk(&events)).expect("re-encoded bulk decodes");
         assert_eq!(again.len(), events.len());
@@ -64,6 +70,7 @@ fn huge_length_fields_are_refused_without_allocating() {
     ] {
         for model in MODELS {
             assert!(decode_bulk(model, &bytes).is_err());
+            assert!(count_bulk(model, &bytes).is_err());
         }
     }
 }

@@ -175,6 +175,11 @@ fn check_pair(pair: &FixturePair) {
             .iter()
             .map(|d| encode_event_datum(pair.model, d).unwrap())
             .collect();
+        assert_eq!(
+            count_bulk(pair.model, &bytes).unwrap(),
+            events.len(),
+            "{what}"
+        );
         let kept: Vec<&Vec<u8>> = events.iter().map(|e| &e.raw).collect();
         assert!(
             raws.iter().eq(kept),

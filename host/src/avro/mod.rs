@@ -23,8 +23,9 @@ mod validate;
 use std::{fmt, str::FromStr};
 
 pub use bulk::{
-    bulk_header_version, decode_bulk, decode_bulk_datums, decode_event_datum, decode_single,
-    describe_raw, encode_bulk, encode_bulk_from_raw, encode_event, encode_event_datum,
+    bulk_header_version, count_bulk, decode_bulk, decode_bulk_datums, decode_event_datum,
+    decode_single, describe_raw, encode_bulk, encode_bulk_from_raw, encode_event,
+    encode_event_datum,
 };
 pub use datum::Datum;
 pub use fields::rfc3339_nano;

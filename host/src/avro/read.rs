@@ -79,6 +79,46 @@ impl<'a> Reader<'a> {
         Ok(count.unsigned_abs())
     }
 
+    /// Step over one value of type `node`, checking its encoding as [`Reader::datum`] does
+    /// but building nothing (to count or vet events without the cost of decoding them).
+    pub fn skip(&mut self, node: &'static Node) -> Result<(), ReadError> {
+        match node {
+            Node::Boolean => {
+                if self.take(1)?[0] > 1 {
+                    self.pos -= 1;
+                    return self.fail(format!("invalid boolean byte {:#04x}", self.buf[self.pos]));
+                }
+            }
+            Node::Long | Node::Timestamp => {
+                self.long()?;
+            }
+            Node::Double => {
+                self.take(8)?;
+            }
+            Node::String | Node::Bytes => {
+                self.bytes()?;
+            }
+            Node::Fixed { size, .. } => {
+                self.take(*size)?;
+            }
+            Node::Array(item) => {
+                while let n @ 1.. = self.block_count()? {
+                    (0..n).try_for_each(|_| self.skip(item))?;
+                }
+            }
+            Node::Map(value) => {
+                while let n @ 1.. = self.block_count()? {
+                    (0..n).try_for_each(|_| {
+                        self.bytes()?;
+                        self.skip(value)
+                    })?;
+                }
+            }
+            Node::Record(record) => record.fields.iter().try_for_each(|f| self.skip(&f.node))?,
+        }
+        Ok(())
+    }
+
     /// Read one value of type `node`.
     pub fn datum(&mut self, node: &'static Node) -> Result<Datum, ReadError> {
         Ok(match node {

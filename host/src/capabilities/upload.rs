@@ -8,7 +8,7 @@ use wasmtime::component::Resource;
 use super::body::Body;
 use super::dispatcher::{dispatcher_error, parse_model, stream_ref};
 use super::{HostState, wit_error};
-use crate::avro::{Model, decode_bulk, encode_bulk_from_raw, to_json};
+use crate::avro::{Model, count_bulk, decode_bulk, encode_bulk_from_raw, to_json};
 use crate::dispatcher::{DispatcherError, PostEventsResult, RequestBody};
 use crate::runtime::bindings::{
     dispatcher::{PostFailure, PostResult},
@@ -53,9 +53,9 @@ impl HostState {
         bulk: &Resource<Body>,
     ) -> Result<PostResult, WitError> {
         let model = parse_model(model)?;
-        let path = self.body_file(bulk)?;
-        let sent = bulk_events(model, path.clone()).await?.len() as u32;
-        let request = RequestBody::File(path);
+        let (sent, bytes) = counted_bulk(model, self.body_file(bulk)?).await?;
+        // Sent from memory (read once, to count it): a body of known length.
+        let request = RequestBody::Bytes(bytes.into());
         let result = self
             .run
             .dispatcher
@@ -126,6 +126,17 @@ async fn bulk_events(
         .await
         .map_err(|e| wit_error(ErrorKind::Io, e.to_string(), false))?;
     decode_bulk(model, &bytes).map_err(|e| wit_error(ErrorKind::Corrupt, e.to_string(), false))
+}
+
+/// The bulk file's bytes and how many events they hold; an undecodable bulk is `Corrupt`
+/// (not worth a retry).
+async fn counted_bulk(model: Model, path: PathBuf) -> Result<(u32, Vec<u8>), WitError> {
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| wit_error(ErrorKind::Io, e.to_string(), false))?;
+    let count = count_bulk(model, &bytes)
+        .map_err(|e| wit_error(ErrorKind::Corrupt, e.to_string(), false))?;
+    Ok((count as u32, bytes))
 }
 
 enum Outcome {
