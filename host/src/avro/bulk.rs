@@ -11,6 +11,7 @@ use super::{
     read::{ReadError, Reader},
     resolve::{promote, resolve},
     schema::{SchemaVersion, event_node},
+    sparse::Pick,
 };
 
 fn bad_event(model: Model, index: usize) -> impl Fn(ReadError) -> CodecError {
@@ -46,8 +47,30 @@ fn read_datum(
 }
 
 /// Read one event as [`read_datum`] does and describe it; `raw` is the original bytes when
-/// they were its v6 datum already.
+/// they were its v6 datum already. A v6 event is read in part (only the fields described),
+/// and again in full only if promoting it changes it.
 fn read_event(
+    model: Model,
+    version: SchemaVersion,
+    reader: &mut Reader,
+    index: usize,
+) -> Result<DecodedEvent, CodecError> {
+    let start = reader.pos;
+    if version == SchemaVersion::V6 {
+        let mut part = reader
+            .pick(event_node(model, version), Pick::event(model))
+            .map_err(bad_event(model, index))?
+            .expect("an event is picked in part");
+        if !promote(model, &mut part) {
+            return Ok(fields::describe(model, reader.since(start).to_vec(), &part));
+        }
+        reader.pos = start;
+    }
+    read_event_fully(model, version, reader, index)
+}
+
+/// [`read_event`] without reading in part: the whole event is decoded.
+fn read_event_fully(
     model: Model,
     version: SchemaVersion,
     reader: &mut Reader,
@@ -78,6 +101,15 @@ pub fn decode_bulk_datums(model: Model, bytes: &[u8]) -> Result<Vec<Datum>, Code
     read_bulk(model, bytes, |model, version, reader, index| {
         Ok(read_datum(model, version, reader, index)?.0)
     })
+}
+
+/// [`decode_bulk`] decoding every event in full: what reading in part must agree with.
+#[cfg(test)]
+pub(crate) fn decode_bulk_fully(
+    model: Model,
+    bytes: &[u8],
+) -> Result<Vec<DecodedEvent>, CodecError> {
+    read_bulk(model, bytes, read_event_fully)
 }
 
 /// How many events a bulk of `model` holds, checked as [`decode_bulk`] checks them. v6 events

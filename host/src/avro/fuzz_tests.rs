@@ -20,6 +20,10 @@ fn valid_bulk(n: usize) -> Vec<u8> {
 
 fn decodes_or_refuses(model: Model, bytes: &[u8]) {
     let decoded = decode_bulk(model, bytes);
+    // Reading events in part describes, accepts and refuses exactly as decoding them does.
+    let fully = super::bulk::decode_bulk_fully(model, bytes);
+    assert_eq!(decoded.as_ref().ok(), fully.as_ref().ok());
+    assert_eq!(decoded.is_err(), fully.is_err());
     // Counting without decoding accepts and refuses exactly what decoding does.
     assert_eq!(
         count_bulk(model, bytes).ok(),

@@ -161,6 +161,12 @@ fn check_pair(pair: &FixturePair) {
         // Upgraded events are proper v6 datums.
         assert_eq!(describe_raw(pair.model, &event.raw).unwrap().raw, event.raw);
         assert_datum_round_trip(pair.model, &event.raw, &what);
+        let one = encode_bulk_from_raw([event.raw.as_slice()]);
+        assert!(
+            decode_bulk(pair.model, &one).unwrap()
+                == bulk::decode_bulk_fully(pair.model, &one).unwrap(),
+            "{what}: described in part as in full"
+        );
         // The JSON encodes as v6 and decodes back to the same event.
         let raw = from_json(pair.model, want).unwrap_or_else(|e| panic!("{what}: {e}"));
         let back = describe_raw(pair.model, &raw).unwrap();
@@ -180,6 +186,8 @@ fn check_pair(pair: &FixturePair) {
             events.len(),
             "{what}"
         );
+        let fully = bulk::decode_bulk_fully(pair.model, &bytes).unwrap();
+        assert!(fully == events, "{what}: described in part as in full");
         let kept: Vec<&Vec<u8>> = events.iter().map(|e| &e.raw).collect();
         assert!(
             raws.iter().eq(kept),
@@ -291,6 +299,8 @@ fn round_trip_sample(dir: &Path, name: &str, model: Model) -> Vec<DecodedEvent> 
     let bulk = encode_bulk_from_raw(raws.iter().map(Vec::as_slice));
     let decoded = decode_bulk(model, &bulk).unwrap();
     assert_eq!(decoded.len(), events.len(), "{name}");
+    let fully = bulk::decode_bulk_fully(model, &bulk).unwrap();
+    assert!(fully == decoded, "{name}: described in part as in full");
     for (i, (event, want)) in decoded.iter().zip(&events).enumerate() {
         assert_eq!(event.raw, raws[i], "{name} event {i}: raw v6 kept");
         assert_datum_round_trip(model, &event.raw, &format!("{name} event {i}"));

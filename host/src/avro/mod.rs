@@ -17,6 +17,7 @@ mod layout;
 mod read;
 mod resolve;
 pub mod schema;
+mod sparse;
 pub mod synthetic;
 mod validate;
 
