@@ -3,7 +3,9 @@
 //!
 //! Events are kept as their v6 bytes (`raw`: the original bytes when they arrive as v6) so
 //! a bundle re-encodes byte-for-byte; the decoded value is only used to read the fields
-//! backup and the emulator need, to validate, and to render JSON. Reading and writing use
+//! backup and the emulator need, to validate, and to render JSON. Backup reads fetched events
+//! in part (`sparse`: the described fields built, the rest stepped over) and restore only
+//! counts a bundle's events; the emulator transforms posted events as [`Datum`]s. Reading and writing use
 //! our own small codec over compiled schemas (`layout`), because Azul's writer (hamba/avro)
 //! uses negative block counts with byte sizes, and because apache-avro's `HashMap` maps lose
 //! the wire order that byte-exact re-encoding needs.
