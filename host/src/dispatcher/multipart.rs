@@ -1,7 +1,12 @@
 //! The fetch response: `multipart/form-data` with an `info` part then an `events` part.
 
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
 use bytes::Bytes;
-use futures::Stream;
+use futures::{Stream, TryStreamExt};
 use multer::{Constraints, SizeLimit};
 use reqwest::Response;
 
@@ -23,7 +28,24 @@ pub(super) async fn read_fetch_response(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    parse_fetch_body(&content_type, resp.bytes_stream()).await
+    // How much arrived, to tell a cut answer from a garbled one when parsing fails (the
+    // dispatcher has already moved the consumer's offsets: those events are gone for it).
+    let announced = resp.content_length();
+    let received = Arc::new(AtomicU64::new(0));
+    let counter = received.clone();
+    let body = resp.bytes_stream().inspect_ok(move |chunk| {
+        counter.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+    });
+    parse_fetch_body(&content_type, body)
+        .await
+        .map_err(|e| match e {
+            DispatcherError::Malformed(m) => DispatcherError::Malformed(format!(
+                "{m} (received {} of {} bytes)",
+                received.load(Ordering::Relaxed),
+                announced.map_or("an unannounced number of".into(), |n| n.to_string())
+            )),
+            other => other,
+        })
 }
 
 /// Splits a fetch answer into its `info` and `events` parts; anything else is `Malformed`.

@@ -226,3 +226,29 @@ async fn a_download_that_stalls_mid_body_times_out() {
         started.elapsed()
     );
 }
+
+/// A fetch answer that does not parse says how much of it arrived (the dispatcher moved the
+/// consumer's offsets already, so the operator needs to tell a cut answer from a garbled one).
+#[tokio::test]
+async fn a_garbled_fetch_answer_says_how_much_arrived() {
+    let url = silent_after(
+        b"HTTP/1.1 200 OK\r\nContent-Type: multipart/form-data; boundary=x\r\n\
+          Content-Length: 5\r\n\r\nhello",
+    )
+    .await;
+    let request = FetchRequest {
+        consumer: "c".into(),
+        version: "1".into(),
+        model: crate::avro::Model::Binary,
+        source: None,
+        action: None,
+        count: 10,
+        deadline_secs: 1,
+        deployment_key: String::new(),
+    };
+    let err = impatient(&url).fetch_events(&request).await.unwrap_err();
+    assert!(
+        matches!(&err, DispatcherError::Malformed(m) if m.ends_with("(received 5 of 5 bytes)")),
+        "{err}"
+    );
+}
