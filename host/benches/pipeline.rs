@@ -618,7 +618,7 @@ async fn wasm_cost(s3: &S3, rows: &mut Vec<Row>) {
     let count = scaled(100_000);
     let (_emulator, server, _) = emulator_with(&[], count).await;
     let state = tempfile::tempdir().unwrap();
-    // Native, wasm, wasm, native, native, wasm; every run its own backup id, so each reads
+    // (Native, wasm, wasm, native) three times; every run its own backup id, so each reads
     // everything. Each side's figure is its fastest run: on a shared machine the noise only
     // ever adds time.
     // Both sides load the component (the native side only to set up the same run); one warm
@@ -632,33 +632,39 @@ async fn wasm_cost(s3: &S3, rows: &mut Vec<Row>) {
         )
         .await
         .expect("compile the component once");
-    let mut times = [Duration::MAX; 2];
-    for (i, native) in [true, false, false, true, true, false]
-        .into_iter()
-        .enumerate()
-    {
+    let (mut times, mut short) = ([Duration::MAX; 2], Vec::new());
+    for (i, native) in [true, false, false, true].repeat(3).into_iter().enumerate() {
         let env = env(s3, &server.base_url, &state.path().join(i.to_string()))
             .with("BK__METRICS_ADDR", "")
             .with("BK__WASM_CACHE_DIR", cache.path().display());
         let (took, events) = in_process(&env, native).await;
-        assert_eq!(events, count as u64, "every event backed up");
         let what = if native { "native" } else { "component" };
-        println!("wasm cost: {what} run {took:.2?}");
+        println!("wasm cost: {what} run {took:.2?}, {events} events");
+        // A run that backed up less did less work: it is left out, and the row says so (the
+        // run's own warnings above say why).
+        if events != count as u64 {
+            short.push(format!("{what} run {i}: {events} of {count} events"));
+            continue;
+        }
         let side = &mut times[usize::from(!native)];
         *side = (*side).min(took);
     }
     let [native, wasm] = times;
     let ratio = wasm.as_secs_f64() / native.as_secs_f64();
+    let left_out = match short.is_empty() {
+        true => String::new(),
+        false => format!("; left out: {}", short.join(", ")),
+    };
     rows.push(ratio_row(
         "6. wasm cost (events only)",
-        format!("component {:.2}s (fastest of 3)", wasm.as_secs_f64()),
+        format!("component {:.2}s (fastest run)", wasm.as_secs_f64()),
         format!(
-            "same policy native {:.2}s (fastest of 3)",
+            "same policy native {:.2}s (fastest run){left_out}",
             native.as_secs_f64()
         ),
         ratio,
         "<= 1.05x native",
-        ratio <= 1.05,
+        times.iter().all(|t| *t < Duration::MAX) && ratio <= 1.05,
     ));
     server.shutdown().await.ok();
 }
