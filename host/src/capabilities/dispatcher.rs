@@ -77,6 +77,11 @@ impl HostState {
         let started = Instant::now();
         let fetched = self.run.dispatcher.fetch_events(&request).await;
         self.time_stage("fetch", started);
+        if let Err(DispatcherError::Malformed(reason)) = &fetched {
+            // The dispatcher moves a consumer's offsets before it answers (at-most-once): the
+            // events of an answer that cannot be read are gone for this consumer group.
+            tracing::error!(consumer = %request.consumer, "fetch answer unreadable; the events it carried are lost to this consumer (the dispatcher already moved its offsets): {reason}");
+        }
         let (info, raw) = fetched.map_err(dispatcher_error)?;
         crashpoint::reached(Point::FetchAnswered);
         let started = Instant::now();
