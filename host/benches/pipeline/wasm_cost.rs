@@ -40,7 +40,7 @@ async fn in_process(env: &BackupEnv, native: bool) -> (Duration, u64) {
 }
 
 pub(super) async fn wasm_cost(s3: &S3, rows: &mut Vec<Row>) {
-    let count = scaled(100_000);
+    let count = scaled(300_000);
     let (_emulator, server, _) = emulator_with(&[], count).await;
     let state = tempfile::tempdir().unwrap();
     // (Native, wasm, wasm, native) three times; every run its own backup id, so each reads
