@@ -6,7 +6,10 @@ use std::collections::HashMap;
 
 use apache_avro::types::Value;
 
-use super::{datum::Datum, layout::Node};
+use super::{
+    datum::Datum,
+    layout::{Node, Record},
+};
 
 /// Items per array/map block (hamba's default `BlockLength`).
 pub(crate) const BLOCK_LEN: usize = 100;
@@ -122,11 +125,7 @@ pub(crate) fn from_apache(value: Value, node: &'static Node) -> Result<Datum, St
         // Values decoded or built from the schema hold their fields in its order: take them
         // as they come, and look them up by name only when the order differs.
         (Node::Record(record), Value::Record(fields))
-            if fields.len() == record.fields.len()
-                && fields
-                    .iter()
-                    .zip(&record.fields)
-                    .all(|((n, _), f)| *n == f.name) =>
+            if in_schema_order(fields.iter().map(|(n, _)| n.as_str()), record) =>
         {
             Datum::Record(
                 fields
@@ -179,11 +178,7 @@ pub(crate) fn check_shape(datum: &Datum, node: &Node) -> Result<(), String> {
             entries.iter().try_for_each(|(_, d)| check_shape(d, value))
         }
         (Node::Record(record), Datum::Record(fields))
-            if fields.len() == record.fields.len()
-                && fields
-                    .iter()
-                    .zip(&record.fields)
-                    .all(|((n, _), f)| *n == f.name) =>
+            if in_schema_order(fields.iter().map(|(n, _)| *n), record) =>
         {
             fields
                 .iter()
@@ -194,4 +189,9 @@ pub(crate) fn check_shape(datum: &Datum, node: &Node) -> Result<(), String> {
         }
         (node, datum) => Err(format!("{datum:?} is not a {node:?}")),
     }
+}
+
+/// Whether a record's field names are exactly the schema's fields, in the schema's order.
+fn in_schema_order<'a>(names: impl ExactSizeIterator<Item = &'a str>, record: &Record) -> bool {
+    names.len() == record.fields.len() && names.zip(&record.fields).all(|(n, f)| n == f.name)
 }
